@@ -1,0 +1,3 @@
+from feedbridge.cli import main
+
+raise SystemExit(main())
