@@ -175,7 +175,7 @@ class Source:
 class Settings:
     output_dir: Path = Path("feeds")
     state_db: Path = Path("state/feedbridge.sqlite")
-    base_url: str = "http://localhost:8080/"
+    base_url: str = "http://localhost:8080/feeds/"
     user_agent: str = ""  # empty: "feedbridge/<version> (+<contact_url>)"
     contact_url: str = "https://github.com/feedbridge/feedbridge"
     connect_timeout: float = 10.0
@@ -301,4 +301,5 @@ class RefreshResult:
     ok: bool = True
     published: bool = False
     reason: str | None = None
+    error_kind: str | None = None  # fetch | blocked | drift | extract | store | publish
     requests: int = 0
