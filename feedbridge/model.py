@@ -240,6 +240,7 @@ class ListingItem:
     categories: tuple[str, ...] = ()
     image: str | None = None
     guid: str | None = None  # from feed listings
+    date_precision: int = 0  # normalize.Precision: 1 inferred year, 2 day, 3 time
 
 
 @dataclass(frozen=True)
@@ -252,6 +253,7 @@ class Article:
     categories: tuple[str, ...] = ()
     image: str | None = None
     method: Literal["selectors", "generic", "listing"] = "selectors"
+    date_precision: int = 0
 
 
 @dataclass(frozen=True)

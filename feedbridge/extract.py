@@ -1,0 +1,142 @@
+"""Pure: an article page (text + URL + ArticleSpec) → Article with sanitized full-text HTML.
+
+Order of work on the page tree: drop ``remove`` elements and non-content elements → read the
+fields → in the body, cut ``strip`` patterns out of the text, drop what they left empty, make
+links and (lazy) images absolute → sanitize (normalize.sanitize_html).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from urllib.parse import urljoin
+
+from lxml import etree, html
+
+from feedbridge import rules
+from feedbridge.errors import ExtractError
+from feedbridge.model import Article, ArticleSpec
+from feedbridge.normalize import clean_text, parse_date, sanitize_html
+from feedbridge.selectors import compile_regex
+
+_ALWAYS_REMOVE = ("script", "style", "noscript", "template", "iframe", "object", "embed", "form")
+_URL_ATTRS = (("a", "href"), ("img", "src"), ("source", "src"), ("video", "src"), ("audio", "src"))
+_KEEP_EMPTY = frozenset({"img", "br", "hr", "source", "picture", "video", "audio", "td", "th"})
+
+
+def extract_article(text: str, url: str, spec: ArticleSpec, tz: str, now: datetime) -> Article:
+    """Read an article page with configured selectors.
+
+    Raises ExtractError when ``spec.body`` is configured but matches nothing: the caller falls
+    back (generic extractor or listing summary) and logs it.
+    """
+    doc = rules.parse_document(text, url)
+    for sel in spec.remove:
+        for el in rules.select(sel, doc):
+            _drop(el)
+    title = clean_text(rules.first_value(spec.title, doc, "title", url)) or None
+    parsed = None
+    if spec.date is not None:
+        raw = rules.first_value(spec.date, doc, "date", url)
+        parsed = parse_date(raw, spec.date.formats, spec.date.timezone or tz, now) if raw else None
+    body_html: str | None = None
+    if spec.body is not None:
+        body_html = body_from(doc, spec, url)
+        if not body_html:
+            raise ExtractError(url, f"body selector {spec.body.selector and spec.body.selector.expr!r} found no content")
+    cats = rules.values(spec.categories, doc, "categories", url) if spec.categories else []
+    return Article(
+        url=url,
+        title=title,
+        published=parsed.value if parsed else None,
+        date_precision=int(parsed.precision) if parsed else 0,
+        content_html=body_html,
+        author=clean_text(rules.first_value(spec.author, doc, "author", url)) or None,
+        categories=tuple(dict.fromkeys(c2 for c in cats if (c2 := clean_text(c)))),
+        image=rules.first_value(spec.image, doc, "image", url),
+        method="selectors",
+    )
+
+
+def body_from(doc: html.HtmlElement, spec: ArticleSpec, url: str) -> str:
+    """The sanitized HTML of every element the body rule selects, in document order."""
+    assert spec.body is not None
+    for tag in _ALWAYS_REMOVE:
+        for el in list(doc.iter(tag)):
+            _drop(el)
+    selected = rules.select(spec.body.selector, doc)
+    # a selected element inside another selected one would be emitted twice
+    chosen = {id(e) for e in selected}
+    selected = [e for e in selected if not any(id(a) in chosen for a in e.iterancestors())]
+    parts: list[str] = []
+    for el in selected:
+        _strip_patterns(el, spec.strip)
+        if _is_empty(el):
+            continue
+        _absolutize(el, url)
+        raw = rules.inner_html(el) if spec.body.take == "inner_html" else rules.outer_html(el)
+        if spec.body.regex:
+            raw = rules.apply_regex(spec.body.regex, raw) or ""
+        parts.append(raw)
+    return sanitize_html("\n".join(parts))
+
+
+def _drop(el: etree._Element) -> None:
+    """Remove an element but keep its tail text (it belongs to the parent)."""
+    parent = el.getparent()
+    if parent is None:
+        return
+    tail = el.tail
+    if tail:
+        prev = el.getprevious()
+        if prev is not None:
+            prev.tail = (prev.tail or "") + tail
+        else:
+            parent.text = (parent.text or "") + tail
+    parent.remove(el)
+
+
+def _strip_patterns(root: etree._Element, patterns: tuple[str, ...]) -> None:
+    """Cut every ``strip`` regex out of each text node, then drop elements left empty."""
+    if not patterns:
+        return
+    compiled = [compile_regex(p) for p in patterns]
+    for el in list(root.iter()):
+        if not isinstance(el.tag, str):
+            continue
+        if el.text:
+            el.text = _cut(el.text, compiled)
+        if el.tail and el is not root:
+            el.tail = _cut(el.tail, compiled)
+    for el in list(root.iter()):
+        if el is not root and isinstance(el.tag, str) and _is_empty(el):
+            _drop(el)
+
+
+def _cut(text: str, compiled: list) -> str:  # type: ignore[type-arg]
+    for rx in compiled:
+        text = rx.sub("", text)
+    return text
+
+
+def _is_empty(el: etree._Element) -> bool:
+    if el.tag in _KEEP_EMPTY or any(True for _ in el.iter(*_KEEP_EMPTY)):
+        return False
+    return not "".join(el.itertext()).strip()
+
+
+def _absolutize(root: html.HtmlElement, base: str) -> None:
+    """Make links and images absolute; give lazy images their real ``src``."""
+    for img in root.iter("img"):
+        real = rules.image_src(img)
+        if real:
+            img.set("src", real)
+    for tag, attr in _URL_ATTRS:
+        for el in root.iter(tag):
+            value = el.get(attr)
+            if value:
+                el.set(attr, urljoin(base, value.strip()))
+    for el in root.iter("source"):
+        if el.get("srcset"):
+            best = rules.best_srcset(el.get("srcset", ""))
+            if best:
+                el.set("srcset", urljoin(base, best))

@@ -1,0 +1,258 @@
+"""Pure normalization: dates and time zones, URLs, HTML sanitizing, entry keys and hashes.
+
+Nothing here does I/O; ``now`` is always passed in.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import hashlib
+import html as htmllib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from enum import IntEnum
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+from zoneinfo import ZoneInfo
+
+import nh3
+
+UTC = timezone.utc
+_WS = re.compile(r"\s+")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+_TRACKING_PARAMS = re.compile(r"^(utm_[a-z]+|fbclid|gclid|mc_cid|mc_eid)$", re.I)
+
+
+# ---------------------------------------------------------------------------------------------
+# Text
+# ---------------------------------------------------------------------------------------------
+
+
+def clean_text(value: str | None) -> str:
+    """Plain text: entities decoded, control characters dropped, whitespace collapsed."""
+    if not value:
+        return ""
+    return _WS.sub(" ", _CONTROL.sub("", htmllib.unescape(value))).strip()
+
+
+def html_to_text(fragment: str) -> str:
+    """The text of an HTML fragment, words kept apart at tags."""
+    if not fragment:
+        return ""
+    # nh3 with no allowed tags keeps text only; block tags would glue words, so space them first
+    spaced = re.sub(r"<(/?)(p|div|br|li|h[1-6]|tr|td|blockquote)\b", r" <\1\2", fragment, flags=re.I)
+    return clean_text(nh3.clean(spaced, tags=set(), clean_content_tags={"script", "style"}))
+
+
+def summarize(fragment: str, limit: int = 300) -> str:
+    """A plain-text summary of at most ``limit`` characters, cut at a word boundary."""
+    text = html_to_text(fragment)
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1].rsplit(" ", 1)[0]
+    return cut.rstrip(" ,;:.-–—") + "…"
+
+
+# ---------------------------------------------------------------------------------------------
+# Dates
+# ---------------------------------------------------------------------------------------------
+
+
+class Precision(IntEnum):
+    """How much of a date the page actually said; a more precise date wins."""
+
+    INFERRED_YEAR = 1
+    DAY = 2
+    TIME = 3
+
+
+@dataclass(frozen=True)
+class ParsedDate:
+    value: datetime  # aware, UTC
+    precision: Precision
+
+
+_TIME_DIRECTIVES = ("%H", "%I", "%M", "%S", "%X", "%c", "%p")
+_YEAR_DIRECTIVES = ("%Y", "%y", "%G", "%c", "%x", "%s")
+
+
+def parse_date(text: str | None, formats: Iterable[str], tz: str, now: datetime) -> ParsedDate | None:
+    """Parse ``text`` with the configured ``formats`` in time zone ``tz``; ISO 8601 and RFC 822
+    when no format is given. Date-only values are placed at noon local time, so the calendar day
+    survives conversion to UTC for every zone from UTC−11 to UTC+12. A format without a year
+    takes the year that puts the date closest before ``now`` (a December dateline read in
+    January belongs to the previous year). Returns None when nothing parses.
+    """
+    if not text:
+        return None
+    text = clean_text(text)
+    zone = ZoneInfo(tz)
+    fmts = tuple(formats)
+    for fmt in fmts:
+        parsed = _strptime(text, fmt, zone, now)
+        if parsed is not None:
+            return parsed
+    if fmts:
+        return None
+    return _parse_iso(text, zone) or _parse_rfc822(text)
+
+
+def _strptime(text: str, fmt: str, zone: ZoneInfo, now: datetime) -> ParsedDate | None:
+    has_year = any(d in fmt for d in _YEAR_DIRECTIVES)
+    probe = text
+    probe_fmt = fmt
+    if not has_year:
+        # strptime defaults to 1900, where 29 February does not exist: parse in a leap year
+        probe, probe_fmt = f"2000 {text}", f"%Y {fmt}"
+    try:
+        dt = datetime.strptime(probe, probe_fmt)
+    except ValueError:
+        return None
+    has_time = any(d in fmt for d in _TIME_DIRECTIVES)
+    if not has_year:
+        dt = _infer_year(dt, zone, now)
+    precision = Precision.TIME if has_time else (Precision.DAY if has_year else Precision.INFERRED_YEAR)
+    if dt.tzinfo is None:
+        dt = dt if has_time else datetime.combine(dt.date(), time(12), tzinfo=None)
+        dt = dt.replace(tzinfo=zone)
+    return ParsedDate(dt.astimezone(UTC), precision)
+
+
+def _infer_year(dt: datetime, zone: ZoneInfo, now: datetime) -> datetime:
+    local_now = now.astimezone(zone)
+    for year in (local_now.year, local_now.year - 1):
+        try:
+            candidate = dt.replace(year=year)
+        except ValueError:  # 29 February in a common year
+            continue
+        if candidate.date() <= local_now.date() + timedelta(days=1):
+            return candidate
+    return dt.replace(year=local_now.year - 1)
+
+
+def _parse_iso(text: str, zone: ZoneInfo) -> ParsedDate | None:
+    try:
+        dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        try:
+            d = date.fromisoformat(text[:10])
+        except ValueError:
+            return None
+        return ParsedDate(
+            datetime.combine(d, time(12), tzinfo=zone).astimezone(UTC), Precision.DAY
+        )
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=zone)
+    precision = Precision.TIME if ("T" in text or " " in text.strip()) else Precision.DAY
+    if precision is Precision.DAY:
+        dt = datetime.combine(dt.date(), time(12), tzinfo=zone)
+    return ParsedDate(dt.astimezone(UTC), precision)
+
+
+def _parse_rfc822(text: str) -> ParsedDate | None:
+    try:
+        dt = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if dt is None:
+        return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return ParsedDate(dt.astimezone(UTC), Precision.TIME)
+
+
+def best_date(*candidates: ParsedDate | None) -> ParsedDate | None:
+    """The most precise candidate; on a tie, the earliest-listed (the article's)."""
+    best: ParsedDate | None = None
+    for c in candidates:
+        if c is not None and (best is None or c.precision > best.precision):
+            best = c
+    return best
+
+
+def clamp_future(dt: datetime, now: datetime, skew_seconds: float) -> datetime:
+    """No date in the future beyond ``skew_seconds``: such a date becomes ``now``."""
+    return now if dt > now + timedelta(seconds=skew_seconds) else dt
+
+
+# ---------------------------------------------------------------------------------------------
+# URLs and keys
+# ---------------------------------------------------------------------------------------------
+
+
+def canonical_url(url: str) -> str:
+    """Scheme and host lower-cased, default port and fragment dropped, percent-escapes
+    normalized (so ``%ed%95%9c`` and ``%ED%95%9C`` and the raw UTF-8 are one URL), tracking
+    parameters (``utm_*``, ``fbclid``…) removed. The path's trailing slash is kept."""
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    port = parts.port
+    netloc = host if port is None or (scheme, port) in (("http", 80), ("https", 443)) else f"{host}:{port}"
+    if parts.username:
+        netloc = f"{parts.username}@{netloc}"
+    path = quote(unquote(parts.path), safe="/:@!$&'()*+,;=-._~") or "/"
+    query = urlencode(
+        [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _TRACKING_PARAMS.match(k)]
+    )
+    return urlunsplit((scheme, netloc, path, query, ""))
+
+
+def entry_key(kind: str, url: str, title: str, published: date | None, regex: str | None) -> str:
+    """The within-source identity of an entry (see ``entry_id`` in docs/config.md)."""
+    if kind == "url_regex" and regex:
+        m = re.search(regex, url)
+        if m:
+            return m.group(1)
+    if kind == "title_date":
+        return f"{clean_text(title).casefold()}|{published.isoformat() if published else ''}"
+    return canonical_url(url)
+
+
+def content_hash(title: str, content_html: str, summary: str) -> str:
+    h = hashlib.sha256()
+    for part in (title, content_html, summary):
+        h.update(part.encode("utf-8"))
+        h.update(b"\x00")
+    return h.hexdigest()
+
+
+# ---------------------------------------------------------------------------------------------
+# HTML sanitizing
+# ---------------------------------------------------------------------------------------------
+
+ALLOWED_TAGS = frozenset(
+    """a abbr b blockquote br caption cite code dd del dl dt em figcaption figure h1 h2 h3 h4 h5
+    h6 hr i img ins kbd li mark ol p picture pre q s small source span strong sub sup table tbody
+    td tfoot th thead time tr u ul""".split()
+)
+ALLOWED_ATTRIBUTES: dict[str, set[str]] = {
+    "a": {"href", "title"},
+    "img": {"src", "alt", "title", "width", "height"},
+    "source": {"srcset", "type", "media"},
+    "td": {"colspan", "rowspan"},
+    "th": {"colspan", "rowspan"},
+    "time": {"datetime"},
+    "abbr": {"title"},
+    "q": {"cite"},
+    "blockquote": {"cite"},
+    "ol": {"start"},
+}
+
+
+def sanitize_html(fragment: str) -> str:
+    """Allowlist sanitizing (Ammonia via nh3): no script/style/iframe/object/embed/form, no
+    event-handler attributes, only http(s)/mailto URLs. Links get rel="noopener noreferrer"."""
+    if not fragment:
+        return ""
+    cleaned = nh3.clean(
+        _CONTROL.sub("", fragment),
+        tags=set(ALLOWED_TAGS),
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes={"http", "https", "mailto"},
+        clean_content_tags={"script", "style", "noscript", "template", "iframe", "object", "embed"},
+        link_rel="noopener noreferrer",
+        strip_comments=True,
+    )
+    return cleaned.strip()

@@ -1,0 +1,202 @@
+"""Applying field rules to lxml elements: the shared core of ``listing`` and ``extract``.
+
+Pure: elements in, strings out. Trees never leave ``listing``/``extract``/this module.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from urllib.parse import urljoin
+
+from lxml import etree, html
+
+from feedbridge.model import Rule, Selector
+from feedbridge.selectors import compile_regex, compile_selector
+
+# Elements whose boundaries separate words: text on either side must not be glued together.
+BLOCK_TAGS = frozenset(
+    """address article aside blockquote body br dd details dialog div dl dt fieldset figcaption
+    figure footer form h1 h2 h3 h4 h5 h6 header hr li main nav ol p pre section table tbody td
+    tfoot th thead tr ul""".split()
+)
+_WS = re.compile(r"\s+")
+# XML 1.0 forbids these; sites do send them.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+LAZY_SRC_ATTRS = ("data-src", "data-original", "data-lazy-src", "data-url")
+LAZY_SRCSET_ATTRS = ("data-srcset", "srcset")
+
+
+def parse_document(text: str, url: str) -> html.HtmlElement:
+    """Parse (possibly broken) HTML leniently; an empty or unparsable body gives an empty <html>."""
+    text = _CONTROL.sub("", text)
+    if text.startswith("<?xml"):
+        text = re.sub(r"^<\?xml[^>]*>", "", text)
+    try:
+        doc = html.document_fromstring(text or "<html></html>", base_url=url)
+    except (etree.ParserError, ValueError):
+        doc = html.document_fromstring("<html></html>", base_url=url)
+    return doc
+
+
+def select(selector: Selector | None, context: html.HtmlElement) -> list[html.HtmlElement]:
+    """Elements matched by ``selector`` below ``context`` (the context itself if None)."""
+    if selector is None:
+        return [context]
+    found = compile_selector(selector)(context)
+    if not isinstance(found, list):
+        return []
+    return [e for e in found if isinstance(e, etree._Element)]
+
+
+def select_values(selector: Selector | None, context: html.HtmlElement) -> list[str]:
+    """Like :func:`select`, but XPath may also yield strings (``@href``, ``text()``)."""
+    if selector is None:
+        return []
+    found = compile_selector(selector)(context)
+    if isinstance(found, str):
+        return [found]
+    if not isinstance(found, list):
+        return [str(found)] if found is not None else []
+    return [str(v) for v in found if isinstance(v, str)]
+
+
+def text_of(el: etree._Element) -> str:
+    """Visible text with spaces kept around inline elements and added at block boundaries.
+
+    ``General Secretary <nobr><span>Kim Jong Un</span></nobr> to`` stays three words apart,
+    ``<p>a</p><p>b</p>`` becomes ``a b``; whitespace is collapsed.
+    """
+    return collapse(" ".join(_text_parts(el)))
+
+
+def _text_parts(el: etree._Element) -> Iterator[str]:
+    if not isinstance(el.tag, str) or el.tag in ("script", "style", "template", "noscript"):
+        return
+    block = el.tag in BLOCK_TAGS
+    if block:
+        yield " "
+    if el.text:
+        yield el.text
+    for child in el:
+        yield from _text_parts(child)
+        if child.tail:
+            yield child.tail
+    if block:
+        yield " "
+
+
+def _joined_parts(el: etree._Element) -> str:
+    return "".join(_text_parts(el))
+
+
+def collapse(text: str) -> str:
+    return _WS.sub(" ", _CONTROL.sub("", text)).strip()
+
+
+def inner_html(el: etree._Element) -> str:
+    parts = [el.text or ""]
+    parts.extend(etree.tostring(c, encoding="unicode", method="html") for c in el)
+    return "".join(parts)
+
+
+def outer_html(el: etree._Element) -> str:
+    # with_tail=False: the text after the element belongs to its parent, not to it
+    return str(etree.tostring(el, encoding="unicode", method="html", with_tail=False))
+
+
+def apply_regex(pattern: str | None, value: str) -> str | None:
+    """Keep the match of ``pattern`` (group 1 if it has groups); None when it does not match."""
+    if pattern is None:
+        return value
+    m = compile_regex(pattern).search(value)
+    if m is None:
+        return None
+    return m.group(1) if m.re.groups else m.group(0)
+
+
+def first_link(el: html.HtmlElement, attribute: str = "href") -> str | None:
+    if el.get(attribute):
+        return el.get(attribute)
+    for a in el.iter("a"):
+        if a.get(attribute):
+            return a.get(attribute)
+    return None
+
+
+def image_src(el: html.HtmlElement) -> str | None:
+    """The real image of an <img> (or the first inside ``el``), lazy-loading attributes first."""
+    img = el if el.tag == "img" else next(el.iter("img"), None)
+    if img is None:
+        return el.get("src") or el.get("content")
+    for attr in LAZY_SRC_ATTRS:
+        if img.get(attr):
+            return img.get(attr)
+    for attr in LAZY_SRCSET_ATTRS:
+        if img.get(attr):
+            return best_srcset(img.get(attr, ""))
+    return img.get("src")
+
+
+def best_srcset(srcset: str) -> str | None:
+    """The widest candidate of a ``srcset`` (the first if no widths are given)."""
+    best: tuple[float, str] | None = None
+    for cand in srcset.split(","):
+        parts = cand.strip().split()
+        if not parts:
+            continue
+        size = 0.0
+        if len(parts) > 1 and parts[1][:-1].replace(".", "", 1).isdigit():
+            size = float(parts[1][:-1])
+        if best is None or size > best[0]:
+            best = (size, parts[0])
+    return best[1] if best else None
+
+
+def values(rule: Rule, context: html.HtmlElement, field: str, base_url: str) -> list[str]:
+    """Every value ``rule`` yields in ``context``, after ``take`` and ``regex``; empty dropped.
+
+    ``link`` and ``image`` without an explicit ``take``/``attribute`` take the href / the real
+    image source; URL values are made absolute against ``base_url``.
+    """
+    raw: list[str] = []
+    if rule.selector is not None and rule.selector.kind == "xpath":
+        raw = select_values(rule.selector, context)
+    for el in select(rule.selector, context) if not raw else []:
+        v = _take(rule, el, field)
+        if v is not None:
+            raw.append(v)
+    out: list[str] = []
+    for v in raw:
+        got = apply_regex(rule.regex, v)
+        if got is None:
+            continue
+        got = got.strip() if rule.take in ("text", "attribute") else got
+        if field in ("link", "image") and got:
+            got = urljoin(base_url, got.strip())
+        if got:
+            out.append(got)
+    return out
+
+
+def _take(rule: Rule, el: html.HtmlElement, field: str) -> str | None:
+    if rule.attribute is not None:
+        return el.get(rule.attribute)
+    if rule.take == "text" and field == "link":
+        return first_link(el)
+    if rule.take == "text" and field == "image":
+        return image_src(el)
+    if rule.take == "html":
+        return outer_html(el)
+    if rule.take == "inner_html":
+        return inner_html(el)
+    if rule.take == "attribute":
+        return None
+    return text_of(el)
+
+
+def first_value(rule: Rule | None, context: html.HtmlElement, field: str, base: str) -> str | None:
+    if rule is None:
+        return None
+    found = values(rule, context, field, base)
+    return found[0] if found else None
