@@ -238,6 +238,7 @@ class _Reader:
         self.lines: dict[KeyPath, int] = {}
         self.problems: list[str] = []
         self._open: set[int] = set()
+        self._explicit: dict[KeyPath, bool] = {}  # key written in this mapping, not merged in
 
     def convert(self, node: yaml.Node, path: KeyPath) -> Any:
         self.lines.setdefault(path, node.start_mark.line + 1)
@@ -255,7 +256,8 @@ class _Reader:
             self._open.discard(id(node))
 
     def _mapping(self, node: yaml.MappingNode, path: KeyPath) -> dict[str, Any]:
-        self.loader.flatten_mapping(node)
+        explicit = {id(key) for key, _ in node.value if key.tag != "tag:yaml.org,2002:merge"}
+        self.loader.flatten_mapping(node)  # merged pairs come first, so explicit keys win
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
@@ -263,10 +265,11 @@ class _Reader:
                 continue
             key = str(key_node.value)
             key_path = (*path, key)
-            if key in out:
+            if key in out and id(key_node) in explicit and self._explicit.get(key_path):
                 first = self.lines[key_path]
                 self._problem(key_node, key_path, f"duplicate key (first given at line {first})")
                 continue
+            self._explicit[key_path] = id(key_node) in explicit
             self.lines[key_path] = key_node.start_mark.line + 1
             out[key] = self.convert(value_node, key_path)
         return out
@@ -278,7 +281,7 @@ class _Reader:
             return self.loader.construct_object(node)
         except yaml.constructor.ConstructorError as e:
             self._problem(node, path, str(e.problem))
-            return None
+            return node.value  # reported once; checked as the text it was written as
 
     def _problem(self, node: yaml.Node, path: KeyPath, message: str) -> None:
         line = node.start_mark.line + 1
@@ -575,7 +578,8 @@ def _included_documents(main: _Document, problems: list[str]) -> list[_Document]
     for i, pattern in enumerate(patterns):
         if not isinstance(pattern, str) or not pattern:
             continue
-        matches = [Path(m) for m in sorted(glob.glob(str(base / pattern), recursive=True))]
+        full = os.path.join(glob.escape(str(base)), pattern)  # an absolute pattern stays
+        matches = [Path(m) for m in sorted(glob.glob(full, recursive=True))]
         files = [m for m in matches if m.is_file()]
         if not files:
             problems.append(main.problem(("include", i), f"{pattern!r} matches no file"))
