@@ -403,10 +403,7 @@ def _fix_atom(meta: FeedMeta, root: etree._Element, items: Sequence[_Item]) -> N
     """Rewrite entry links (feedgen drops their rel/type, #135) and state text types."""
     q = f"{{{ATOM_NS}}}"
     root.find(f"{q}title").set("type", "text")
-    entries = root.findall(f"{q}entry")
-    if len(entries) != len(items):
-        raise ValueError(f"feedgen wrote {len(entries)} entries for {len(items)}")
-    for el, item in zip(entries, items, strict=True):
+    for el, item in _match(root.findall(f"{q}entry"), f"{q}id", items):
         el.find(f"{q}title").set("type", "text")
         for link in el.findall(f"{q}link"):
             el.remove(link)
@@ -414,6 +411,16 @@ def _fix_atom(meta: FeedMeta, root: etree._Element, items: Sequence[_Item]) -> N
         at = list(el).index(anchor) + 1
         for attrs in reversed(_atom_links(item)):
             el.insert(at, etree.Element(f"{q}link", attrs))
+
+
+def _match(
+    elements: Sequence[etree._Element], id_path: str, items: Sequence[_Item]
+) -> list[tuple[etree._Element, _Item]]:
+    """Pair feedgen's entry elements with our items by id, checking it kept our order."""
+    ids = [el.findtext(id_path) for el in elements]
+    if ids != [item.id for item in items]:
+        raise ValueError("feedgen did not write the entries given, in the order given")
+    return list(zip(elements, items, strict=True))
 
 
 def _atom_links(item: _Item) -> list[dict[str, str]]:
@@ -493,10 +500,7 @@ def _fix_rss(root: etree._Element, items: Sequence[_Item]) -> None:
     channel = root.find("channel")
     build = channel.find("lastBuildDate")
     build.text = rfc822(_newest(items))
-    entries = channel.findall("item")
-    if len(entries) != len(items):
-        raise ValueError(f"feedgen wrote {len(entries)} items for {len(items)}")
-    for el, item in zip(entries, items, strict=True):
+    for el, item in _match(channel.findall("item"), "guid", items):
         guid = el.find("guid")
         at = list(el).index(guid) + 1
         pub = etree.Element("pubDate")

@@ -247,6 +247,8 @@ def test_entries_keep_the_given_order(fmt: str) -> None:
     shuffled = [entries[2], entries[0], entries[4], entries[1], entries[3]]
     got = parse(RENDERERS[fmt][1](make_meta(), shuffled)).entries
     assert [e.link for e in got] == [e.url for e in shuffled]
+    assert [e.id for e in got] == [expected_id(e) for e in shuffled]
+    assert [e.title for e in got] == [expected_title(e) for e in shuffled]
 
 
 def test_updated_is_never_before_published() -> None:
@@ -314,6 +316,16 @@ def test_rss_escapes_plain_text_with_hex_references() -> None:
     assert b"<title>A &#x3C; B &#x26; C</title>" in data
     assert b"<title>X &#x26; Y</title>" in data
     assert parse(data).entries[0].title == "A < B & C"
+
+
+@pytest.mark.parametrize("fmt", sorted(RENDERERS))
+def test_entry_without_url_title_or_content_is_still_valid(fmt: str) -> None:
+    bare = replace(
+        make_entries(1)[0], url="", content_html="", title="", summary="", entry_id="x y"
+    )
+    data = RENDERERS[fmt][1](make_meta(), [bare])
+    assert CHECKS[fmt](data) == []
+    assert titles(fmt, data) == ["x y"]
 
 
 def test_duplicate_ids_are_left_out() -> None:
