@@ -312,7 +312,8 @@ class _Checker:
         if isinstance(spec, AnyOf):
             self._any_of(value, spec, path)
         elif not _type_matches(value, spec):
-            self.report(path, f"expected {_describe(spec)}, got {_describe_value(value)}")
+            quote = " (quote it to make it a string)" if _quotable(value, spec) else ""
+            self.report(path, f"expected {_describe(spec)}, got {_describe_value(value)}{quote}")
         elif isinstance(spec, Str):
             self._string(value, spec, path)
         elif isinstance(spec, Num):
@@ -427,6 +428,11 @@ def _type_matches(value: Any, ref: Spec) -> bool:
     if isinstance(spec, StrMap | Section):
         return isinstance(value, dict)
     return any(_type_matches(value, option) for option in spec.options)
+
+
+def _quotable(value: Any, spec: Spec) -> bool:
+    """YAML read an unquoted ``2024`` or ``yes`` as a number or boolean where text was meant."""
+    return isinstance(value, int | float) and isinstance(spec, Str)
 
 
 def _describe(ref: Spec) -> str:
@@ -695,7 +701,10 @@ def _build_source(raw: Mapping[str, Any], origin: str) -> Source:
     kwargs["schedule"] = _build_schedule(raw.get("schedule", {}))
     if not kwargs["http"].respect_robots:
         log.warning(
-            "source %s (%s): respect_robots is off; robots.txt is ignored", raw["id"], origin
+            "source %s %s (%s): respect_robots is off; robots.txt is ignored",
+            raw["id"],
+            kwargs["listing"].urls[0],
+            origin,
         )
     return Source(**kwargs)
 

@@ -200,6 +200,13 @@ def test_full_config_loads_into_expected_dataclasses(tmp_path: Path) -> None:
     assert config.source("watch") is config.sources[1]
 
 
+def test_respect_robots_off_is_logged(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    path = write(tmp_path, "c.yaml", _SOURCE.format(id="r") + "    http: {respect_robots: false}\n")
+    with caplog.at_level("WARNING", logger="feedbridge.config"):
+        assert load_config(path, env={}).sources[0].http.respect_robots is False
+    assert "source r http://r.example/" in caplog.text and "robots.txt is ignored" in caplog.text
+
+
 def test_defaults_when_only_required_keys_given(tmp_path: Path) -> None:
     path = write(
         tmp_path,
@@ -259,6 +266,7 @@ ERROR_CASES = [
     # (name, source body lines, key path, message fragment)
     ("unknown_key", [f"{_LISTING}", "titel: X  # <-"], "sources[0].titel", "did you mean 'title'"),
     ("wrong_type", [_LISTING, "max_entries: ten  # <-"], "sources[0].max_entries", "an integer"),
+    ("number_for_text", [_LISTING, "language: 1  # <-"], "sources[0].language", "quote it"),
     ("max_entries_0", [_LISTING, "max_entries: 0  # <-"], "sources[0].max_entries", "at least 1"),
     (
         "missing_listing",
@@ -917,3 +925,16 @@ SHIPPED = sorted((REPO / "config").glob("*.yaml"))
 def test_shipped_configs_load(path: Path) -> None:
     config = load_config(path, env={})
     assert all(s.origin.startswith(str(path.parent)) for s in config.sources)
+    validator = jsonschema.Draft202012Validator(json_schema())
+    files = {path, *(Path(s.origin.rsplit(":", 1)[0]) for s in config.sources)}
+    for file in files:  # the editor schema accepts what the loader accepts
+        doc = _read_document(file, [])
+        assert doc is not None and validator.is_valid(doc.data), file
+    origins = {
+        url.split("/")[0] + "//" + url.split("/")[2]
+        for s in config.sources
+        for url in s.listing.urls
+    }
+    rebased = rebase_origins(config, {o: "http://127.0.0.1:9" for o in origins})
+    assert all(u.startswith("http://127.0.0.1:9/") for s in rebased.sources for u in s.listing.urls)
+    assert all(s.http.allow_private for s in rebased.sources)
