@@ -179,7 +179,16 @@ def _collect_from(run: _Run, url: str) -> list[ListingItem]:
     for n in range(2, pag.max_pages + 1):
         if not run.first_run and not _has_new(run, result.items):
             break
-        nxt = _next_page(run, result, page, template_urls, n)
+        try:
+            nxt = _next_page(run, result, page, template_urls, n)
+        except BlockedError:
+            raise
+        except FetchError as e:
+            # page 1 was good: keep its items, retry the rest next run
+            log.warning("%s: %s: page %d not fetched, paging stops here: %s", run.source.id, url, n, e)
+            run.errors += 1
+            run.hold_validators.add(url)
+            break
         if nxt is None:
             break
         page = nxt
