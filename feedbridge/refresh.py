@@ -102,6 +102,8 @@ def refresh_source(
     the stored SourceState."""
     started = time.monotonic()
     now = now or datetime.now(timezone.utc)
+    if generic is None and (source.article is None or source.article.body is None):
+        generic = _generic_extractor(source)
     state = store.state(source.id)
     session = client.session(source)
     run = _Run(source, settings, store, session, now, first_run=store.count(source.id) == 0)
@@ -222,7 +224,12 @@ def _has_new(run: _Run, items: Sequence[ListingItem]) -> bool:
 
 def _parse_listing(run: _Run, page: Page, required: bool = True) -> listing_mod.ListingResult:
     source = run.source
-    result = listing_mod.parse_listing(page.text, page.url, source.listing, source.timezone, run.now)
+    if source.listing.kind == "feed":
+        from feedbridge.feeds import parse_feed_listing
+
+        result = parse_feed_listing(page.content, page.url, source.listing, source.timezone, run.now)
+    else:
+        result = listing_mod.parse_listing(page.text, page.url, source.listing, source.timezone, run.now)
     if required:
         check_listing(source, result)
     for bad in result.unparsed_dates[:3]:
@@ -387,6 +394,15 @@ def _article_for(
     log.info("%s: %s: no body rule and no generic extractor; using the listing summary", source.id, item.url)
     return replace(_from_listing(item), title=base.title, published=base.published,
                    date_precision=base.date_precision)
+
+
+def _generic_extractor(source: Source) -> Callable[[str, str], str | None] | None:
+    """The optional full-text fallback (``pip install feedbridge[fulltext]``), or None."""
+    try:
+        from feedbridge.generic import load_extractor
+    except ImportError:
+        return None
+    return load_extractor(source.id)
 
 
 def _check_body(run: _Run, article: Article) -> None:
