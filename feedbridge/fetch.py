@@ -175,12 +175,12 @@ class SourceSession:
     ) -> Page:
         """GET ``url``; with ``validators`` the request is conditional (a 304 gives a Page with
         ``not_modified=True``)."""
-        return self._fetch("GET", url, None, _request_headers(validators, referer), validators)
+        return self._logged("GET", url, None, _request_headers(validators, referer), validators)
 
     def post(self, url: str, data: Mapping[str, str], *, referer: str | None = None) -> Page:
         """POST a form (used for form pagination; retried like a GET since such forms only
         read)."""
-        return self._fetch("POST", url, dict(data), _request_headers(None, referer), None)
+        return self._logged("POST", url, dict(data), _request_headers(None, referer), None)
 
     def allow_host(self, host: str) -> None:
         """Let this session fetch from ``host`` too (a listing or feed named it)."""
@@ -198,6 +198,21 @@ class SourceSession:
 
     # -- the request path ---------------------------------------------------------------------
 
+    def _logged(
+        self,
+        method: str,
+        url: str,
+        data: dict[str, str] | None,
+        headers: dict[str, str],
+        validators: Validators | None,
+    ) -> Page:
+        """``_fetch``, with every failure logged once (source, URL, reason)."""
+        try:
+            return self._fetch(method, url, data, headers, validators)
+        except FetchError as e:
+            log.warning("source %s: %s %s failed: %s", self._source.id, method, url, e)
+            raise
+
     def _fetch(
         self,
         method: str,
@@ -206,16 +221,15 @@ class SourceSession:
         headers: dict[str, str],
         validators: Validators | None,
         *,
-        robots: bool = True,
-        retries: int | None = None,
+        for_robots: bool = False,
     ) -> Page:
         seen = [url]
         current = url
         while True:
             self._check_url(current)
-            if robots and self._policy.respect_robots:
+            if not for_robots and self._policy.respect_robots:
                 self._check_robots(current)
-            answer = self._with_retries(method, current, data, headers, retries)
+            answer = self._with_retries(method, current, data, headers, once=for_robots)
             if answer.status not in REDIRECTS:
                 return self._page(answer, validators)
             current = self._next_hop(answer, seen)
@@ -285,11 +299,10 @@ class SourceSession:
                 key, self._policy.max_concurrency, min(delay, MAX_CRAWL_DELAY)
             )
         if not rules.allows(url, ua):
-            log.warning("source %s: %s: disallowed by robots.txt", self._source.id, url)
             raise BlockedError(url, f"disallowed by robots.txt ({origin}/robots.txt)")
 
     def _fetch_robots(self, robots_url: str) -> tuple[int, str]:
-        page = self._fetch("GET", robots_url, None, {}, None, robots=False, retries=0)
+        page = self._fetch("GET", robots_url, None, {}, None, for_robots=True)
         return page.status, page.text
 
     def _with_retries(
@@ -298,11 +311,12 @@ class SourceSession:
         url: str,
         data: dict[str, str] | None,
         headers: dict[str, str],
-        retries: int | None,
+        *,
+        once: bool = False,
     ) -> _Answer:
-        """Send until an answer that is not 5xx/429, backing off in between."""
-        attempts = (self._settings.retries if retries is None else retries) + 1
-        sid = self._source.id
+        """Send until an answer that is not 5xx/429, backing off in between (``once``: a
+        single attempt, for robots.txt)."""
+        attempts = 1 if once else self._settings.retries + 1
         for attempt in range(attempts):
             status: int | None = None
             asked: float | None = None
@@ -316,49 +330,38 @@ class SourceSession:
                 status = answer.status
                 failure = f"HTTP {status} {answer.reason}".rstrip()
                 asked = parse_retry_after(answer.headers.get("Retry-After"), datetime.now(UTC))
-                if asked is not None and (
-                    asked > self._client.max_retry_after or asked > self._remaining()
-                ):
-                    log.warning(
-                        "source %s: %s %s: %s, Retry-After %.0f s is too long",
-                        sid,
-                        method,
-                        url,
-                        failure,
-                        asked,
-                    )
-                    raise FetchError(url, f"{failure}; asked to wait {asked:.0f} s", status, asked)
-            if attempt + 1 == attempts:
-                log.warning(
-                    "source %s: %s %s: failed after %d attempt(s): %s",
-                    sid,
-                    method,
-                    url,
-                    attempts,
-                    failure,
-                )
-                raise FetchError(url, f"{failure} (after {attempts} attempts)", status, asked)
-            wait = (
-                asked
-                if asked is not None
-                else backoff_delay(attempt, self._client.backoff_base, self._client.rng)
-            )
-            if wait >= self._remaining():
-                raise FetchError(
-                    url, f"{failure}; refresh budget too short to retry", status, asked
-                )
+            wait = self._retry_wait(url, failure, status, asked, attempt + 1, attempts)
             log.warning(
                 "source %s: %s %s: %s; retry %d/%d in %.2f s",
-                sid,
-                method,
-                url,
-                failure,
-                attempt + 1,
-                attempts - 1,
-                wait,
+                *(self._source.id, method, url, failure, attempt + 1, attempts - 1, wait),
             )
             time.sleep(wait)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _retry_wait(
+        self,
+        url: str,
+        failure: str,
+        status: int | None,
+        asked: float | None,
+        tried: int,
+        attempts: int,
+    ) -> float:
+        """Seconds to wait before the next attempt, or the FetchError that ends the tries:
+        out of attempts, a Retry-After longer than ``max_retry_after`` or the budget left, or
+        a backoff the budget cannot pay for."""
+        if asked is not None and asked > min(self._client.max_retry_after, self._remaining()):
+            reason = f"{failure}; asked to wait {asked:.0f} s"
+            raise FetchError(url, reason, status, asked)
+        if tried >= attempts:
+            reason = f"{failure} (after {attempts} attempts)"
+            raise FetchError(url, reason, status, asked)
+        base, rng = self._client.backoff_base, self._client.rng
+        wait = asked if asked is not None else backoff_delay(tried - 1, base, rng)
+        if wait >= self._remaining():
+            reason = f"{failure}; refresh budget too short to retry"
+            raise FetchError(url, reason, status, asked)
+        return wait
 
     def _attempt(
         self, method: str, url: str, data: dict[str, str] | None, headers: dict[str, str]
@@ -479,20 +482,14 @@ class SourceSession:
         if status in (401, 403, 451):
             what = detect_block(page)
             reason = f"HTTP {status} {answer.reason}".rstrip() + (f" ({what})" if what else "")
-            self._log_failure(url, reason)
             raise BlockedError(url, reason, status)
         if not 200 <= status < 300:
             reason = f"HTTP {status} {answer.reason}".rstrip()
-            self._log_failure(url, reason)
             raise FetchError(url, reason, status)
         what = detect_block(page)
         if what:
-            self._log_failure(url, f"blocked: {what}")
             raise BlockedError(url, f"HTTP {status} but {what}", status)
         return page
-
-    def _log_failure(self, url: str, reason: str) -> None:
-        log.warning("source %s: %s: %s", self._source.id, url, reason)
 
 
 # -- small helpers ----------------------------------------------------------------------------
