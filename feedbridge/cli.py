@@ -11,7 +11,6 @@ import logging
 import sys
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
 from pathlib import Path
 
 from feedbridge import __version__
@@ -42,29 +41,48 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="feedbridge", description=__doc__.splitlines()[0] if __doc__ else None)
+    p = argparse.ArgumentParser(
+        prog="feedbridge", description=__doc__.splitlines()[0] if __doc__ else None
+    )
     p.add_argument("--version", action="version", version=f"feedbridge {__version__}")
-    p.add_argument("-c", "--config", help="config file (default: $FEEDBRIDGE_CONFIG or config/feedbridge.yaml)")
-    p.add_argument("-v", "--verbose", action="count", default=0, help="more log output (repeatable)")
+    p.add_argument(
+        "-c", "--config", help="config file (default: $FEEDBRIDGE_CONFIG or config/feedbridge.yaml)"
+    )
+    p.add_argument(
+        "-v", "--verbose", action="count", default=0, help="more log output (repeatable)"
+    )
     p.add_argument("-q", "--quiet", action="count", default=0, help="less log output (repeatable)")
     p.add_argument(
-        "--override-origin", action="append", default=[], metavar="OLD=NEW",
+        "--override-origin",
+        action="append",
+        default=[],
+        metavar="OLD=NEW",
         help="run against another origin, e.g. http://www.kcna.kp=http://127.0.0.1:8001 "
         "(for mirrors and tests; allows private addresses for the rebased sources)",
     )
     sub = p.add_subparsers(title="commands", metavar="COMMAND")
 
     run = sub.add_parser("run", help="refresh sources and write their feeds")
-    run.add_argument("--once", action="store_true", help="refresh once and exit (the default without a scheduler)")
+    run.add_argument(
+        "--once",
+        action="store_true",
+        help="refresh once and exit (the default without a scheduler)",
+    )
     run.add_argument("sources", nargs="*", metavar="SOURCE", help="source ids (default: all)")
-    run.add_argument("--workers", type=int, default=4, help="sources refreshed in parallel (default 4)")
+    run.add_argument(
+        "--workers", type=int, default=4, help="sources refreshed in parallel (default 4)"
+    )
     run.set_defaults(func=cmd_run)
 
     check = sub.add_parser("check-config", help="validate the config and exit (2 when invalid)")
     check.set_defaults(func=cmd_check_config)
 
-    demo = sub.add_parser("demo", help="serve the bundled sample sites on 127.0.0.1 and build feeds from them")
-    demo.add_argument("--output", default="feedbridge-demo", help="folder for the demo's feeds and state")
+    demo = sub.add_parser(
+        "demo", help="serve the bundled sample sites on 127.0.0.1 and build feeds from them"
+    )
+    demo.add_argument(
+        "--output", default="feedbridge-demo", help="folder for the demo's feeds and state"
+    )
     demo.set_defaults(func=cmd_demo)
 
     _add_optional_commands(sub)
@@ -121,7 +139,10 @@ def load(args: argparse.Namespace) -> Config:
 
 def cmd_check_config(args: argparse.Namespace) -> int:
     config = load(args)
-    print(f"{config.path}: OK, {len(config.sources)} sources: {', '.join(s.id for s in config.sources)}")
+    print(
+        f"{config.path}: OK, {len(config.sources)} sources: "
+        + ", ".join(s.id for s in config.sources)
+    )
     return EXIT_OK
 
 
@@ -148,7 +169,9 @@ def run_sources(config: Config, ids: Sequence[str] | None, workers: int = 4) -> 
     client = HttpClient(config.settings)
     try:
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            return list(pool.map(lambda s: refresh_source(s, config.settings, client, store), sources))
+            return list(
+                pool.map(lambda s: refresh_source(s, config.settings, client, store), sources)
+            )
     except FeedbridgeError as e:  # pragma: no cover - refresh_source records its own failures
         log.error("%s", e)
         raise
@@ -159,7 +182,10 @@ def run_sources(config: Config, ids: Sequence[str] | None, workers: int = 4) -> 
 
 def summary_line(r: RefreshResult) -> str:
     if not r.ok:
-        return f"{r.source_id}: FAILED ({r.error_kind}) after {r.seconds:.2f} s, {r.requests} requests: {r.reason}"
+        return (
+            f"{r.source_id}: FAILED ({r.error_kind}) after {r.seconds:.2f} s, "
+            f"{r.requests} requests: {r.reason}"
+        )
     return (
         f"{r.source_id}: {r.new} new, {r.updated} updated, {r.unchanged} unchanged, "
         f"{r.errors} errors in {r.seconds:.2f} s ({r.requests} requests)"

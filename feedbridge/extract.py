@@ -14,7 +14,7 @@ from lxml import etree, html
 
 from feedbridge import rules
 from feedbridge.errors import ExtractError
-from feedbridge.model import Article, ArticleSpec
+from feedbridge.model import Article, ArticleSpec, Selector
 from feedbridge.normalize import clean_text, parse_date, sanitize_html
 from feedbridge.selectors import compile_regex
 
@@ -42,7 +42,10 @@ def extract_article(text: str, url: str, spec: ArticleSpec, tz: str, now: dateti
     if spec.body is not None:
         body_html = body_from(doc, spec, url)
         if not body_html:
-            raise ExtractError(url, f"body selector {spec.body.selector and spec.body.selector.expr!r} found no content")
+            raise ExtractError(
+                url,
+                f"body selector {_expr(spec.body.selector)!r} found no content",
+            )
     cats = rules.values(spec.categories, doc, "categories", url) if spec.categories else []
     return Article(
         url=url,
@@ -78,6 +81,10 @@ def body_from(doc: html.HtmlElement, spec: ArticleSpec, url: str) -> str:
             raw = rules.apply_regex(spec.body.regex, raw) or ""
         parts.append(raw)
     return sanitize_html("\n".join(parts))
+
+
+def _expr(selector: Selector | None) -> str:
+    return selector.expr if selector else "(the element itself)"
 
 
 def _drop(el: etree._Element) -> None:

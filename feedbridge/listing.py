@@ -39,9 +39,7 @@ class ListingResult:
     form: FormRequest | None = None
 
 
-def parse_listing(
-    text: str, url: str, spec: ListingSpec, tz: str, now: datetime
-) -> ListingResult:
+def parse_listing(text: str, url: str, spec: ListingSpec, tz: str, now: datetime) -> ListingResult:
     """Items of one listing page, in page order, duplicates (same canonical URL) dropped."""
     doc = rules.parse_document(text, url)
     elements = rules.select(spec.items, doc) if spec.items is not None else []
@@ -134,7 +132,7 @@ def _form(doc: html.HtmlElement, base: str, pag: Pagination | None) -> FormReque
             continue
         if inp.tag == "select":
             opt = next((o for o in inp.iter("option") if o.get("selected") is not None), None)
-            fields[name] = (opt.get("value", opt.text or "") if opt is not None else "")
+            fields[name] = opt.get("value", opt.text or "") if opt is not None else ""
         else:
             fields[name] = inp.get("value", "") if inp.tag == "input" else (inp.text or "")
     return FormRequest(action=urljoin(base, form.get("action") or base), fields=fields)

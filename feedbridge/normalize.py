@@ -11,14 +11,14 @@ import html as htmllib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from enum import IntEnum
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 import nh3
 
-UTC = timezone.utc
+UTC = UTC
 _WS = re.compile(r"\s+")
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 _TRACKING_PARAMS = re.compile(r"^(utm_[a-z]+|fbclid|gclid|mc_cid|mc_eid)$", re.I)
@@ -41,7 +41,9 @@ def html_to_text(fragment: str) -> str:
     if not fragment:
         return ""
     # nh3 with no allowed tags keeps text only; block tags would glue words, so space them first
-    spaced = re.sub(r"<(/?)(p|div|br|li|h[1-6]|tr|td|blockquote)\b", r" <\1\2", fragment, flags=re.I)
+    spaced = re.sub(
+        r"<(/?)(p|div|br|li|h[1-6]|tr|td|blockquote)\b", r" <\1\2", fragment, flags=re.I
+    )
     return clean_text(nh3.clean(spaced, tags=set(), clean_content_tags={"script", "style"}))
 
 
@@ -77,7 +79,9 @@ _TIME_DIRECTIVES = ("%H", "%I", "%M", "%S", "%X", "%c", "%p")
 _YEAR_DIRECTIVES = ("%Y", "%y", "%G", "%c", "%x", "%s")
 
 
-def parse_date(text: str | None, formats: Iterable[str], tz: str, now: datetime) -> ParsedDate | None:
+def parse_date(
+    text: str | None, formats: Iterable[str], tz: str, now: datetime
+) -> ParsedDate | None:
     """Parse ``text`` with the configured ``formats`` in time zone ``tz``; ISO 8601 and RFC 822
     when no format is given. Date-only values are placed at noon local time, so the calendar day
     survives conversion to UTC for every zone from UTC−11 to UTC+12. A format without a year
@@ -112,7 +116,9 @@ def _strptime(text: str, fmt: str, zone: ZoneInfo, now: datetime) -> ParsedDate 
     has_time = any(d in fmt for d in _TIME_DIRECTIVES)
     if not has_year:
         dt = _infer_year(dt, zone, now)
-    precision = Precision.TIME if has_time else (Precision.DAY if has_year else Precision.INFERRED_YEAR)
+    precision = (
+        Precision.TIME if has_time else (Precision.DAY if has_year else Precision.INFERRED_YEAR)
+    )
     if dt.tzinfo is None:
         dt = dt if has_time else datetime.combine(dt.date(), time(12), tzinfo=None)
         dt = dt.replace(tzinfo=zone)
@@ -139,9 +145,7 @@ def _parse_iso(text: str, zone: ZoneInfo) -> ParsedDate | None:
             d = date.fromisoformat(text[:10])
         except ValueError:
             return None
-        return ParsedDate(
-            datetime.combine(d, time(12), tzinfo=zone).astimezone(UTC), Precision.DAY
-        )
+        return ParsedDate(datetime.combine(d, time(12), tzinfo=zone).astimezone(UTC), Precision.DAY)
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=zone)
     precision = Precision.TIME if ("T" in text or " " in text.strip()) else Precision.DAY
@@ -189,12 +193,20 @@ def canonical_url(url: str) -> str:
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower()
     port = parts.port
-    netloc = host if port is None or (scheme, port) in (("http", 80), ("https", 443)) else f"{host}:{port}"
+    netloc = (
+        host
+        if port is None or (scheme, port) in (("http", 80), ("https", 443))
+        else f"{host}:{port}"
+    )
     if parts.username:
         netloc = f"{parts.username}@{netloc}"
     path = quote(unquote(parts.path), safe="/:@!$&'()*+,;=-._~") or "/"
     query = urlencode(
-        [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _TRACKING_PARAMS.match(k)]
+        [
+            (k, v)
+            for k, v in parse_qsl(parts.query, keep_blank_values=True)
+            if not _TRACKING_PARAMS.match(k)
+        ]
     )
     return urlunsplit((scheme, netloc, path, query, ""))
 
@@ -223,9 +235,58 @@ def content_hash(title: str, content_html: str, summary: str) -> str:
 # ---------------------------------------------------------------------------------------------
 
 ALLOWED_TAGS = frozenset(
-    """a abbr b blockquote br caption cite code dd del dl dt em figcaption figure h1 h2 h3 h4 h5
-    h6 hr i img ins kbd li mark ol p picture pre q s small source span strong sub sup table tbody
-    td tfoot th thead time tr u ul""".split()
+    [
+        "a",
+        "abbr",
+        "b",
+        "blockquote",
+        "br",
+        "caption",
+        "cite",
+        "code",
+        "dd",
+        "del",
+        "dl",
+        "dt",
+        "em",
+        "figcaption",
+        "figure",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "hr",
+        "i",
+        "img",
+        "ins",
+        "kbd",
+        "li",
+        "mark",
+        "ol",
+        "p",
+        "picture",
+        "pre",
+        "q",
+        "s",
+        "small",
+        "source",
+        "span",
+        "strong",
+        "sub",
+        "sup",
+        "table",
+        "tbody",
+        "td",
+        "tfoot",
+        "th",
+        "thead",
+        "time",
+        "tr",
+        "u",
+        "ul",
+    ]
 )
 ALLOWED_ATTRIBUTES: dict[str, set[str]] = {
     "a": {"href", "title"},

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Protocol
 
 from feedbridge import listing as listing_mod
@@ -51,6 +51,7 @@ from feedbridge.normalize import (
     clean_text,
     content_hash,
     entry_key,
+    html_to_text,
     sanitize_html,
     summarize,
 )
@@ -65,7 +66,9 @@ GONE_STATUSES = (404, 410)
 class Session(Protocol):
     requests_sent: int
 
-    def get(self, url: str, *, validators: Validators | None = None, referer: str | None = None) -> Page: ...
+    def get(
+        self, url: str, *, validators: Validators | None = None, referer: str | None = None
+    ) -> Page: ...
     def post(self, url: str, data: dict[str, str], *, referer: str | None = None) -> Page: ...
     def close(self) -> None: ...
 
@@ -101,7 +104,7 @@ def refresh_source(
     """Refresh one source. Never raises for site problems: the outcome is in the result and in
     the stored SourceState."""
     started = time.monotonic()
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     if generic is None and (source.article is None or source.article.body is None):
         generic = _generic_extractor(source)
     state = store.state(source.id)
@@ -115,15 +118,26 @@ def refresh_source(
         _save_failure(store, state, now, e, kind)
         _maybe_notice(run, e, kind)
         return RefreshResult(
-            source.id, errors=run.errors + 1, seconds=time.monotonic() - started, ok=False,
-            reason=str(e), error_kind=kind, requests=session.requests_sent,
+            source.id,
+            errors=run.errors + 1,
+            seconds=time.monotonic() - started,
+            ok=False,
+            reason=str(e),
+            error_kind=kind,
+            requests=session.requests_sent,
         )
     finally:
         session.close()
     store.save_state(
         replace(
-            state, last_attempt=now, last_success=now, consecutive_failures=0, last_error=None,
-            status="ok", retry_after=None, entry_count=store.count(source.id),
+            state,
+            last_attempt=now,
+            last_success=now,
+            consecutive_failures=0,
+            last_error=None,
+            status="ok",
+            retry_after=None,
+            entry_count=store.count(source.id),
         )
     )
     return replace(result, seconds=time.monotonic() - started, requests=session.requests_sent)
@@ -146,8 +160,11 @@ def _refresh(run: _Run, generic: Callable[[str, str], str | None] | None) -> Ref
     )
     published = _publish(run, changed=counts.new + counts.updated > 0)
     return RefreshResult(
-        source.id, new=counts.new, updated=counts.updated,
-        unchanged=counts.unchanged + (len(keyed) - len(fresh)), errors=run.errors,
+        source.id,
+        new=counts.new,
+        updated=counts.updated,
+        unchanged=counts.unchanged + (len(keyed) - len(fresh)),
+        errors=run.errors,
         published=published,
     )
 
@@ -187,7 +204,9 @@ def _collect_from(run: _Run, url: str) -> list[ListingItem]:
             raise
         except FetchError as e:
             # page 1 was good: keep its items, retry the rest next run
-            log.warning("%s: %s: page %d not fetched, paging stops here: %s", run.source.id, url, n, e)
+            log.warning(
+                "%s: %s: page %d not fetched, paging stops here: %s", run.source.id, url, n, e
+            )
             run.errors += 1
             run.hold_validators.add(url)
             break
@@ -227,13 +246,19 @@ def _parse_listing(run: _Run, page: Page, required: bool = True) -> listing_mod.
     if source.listing.kind == "feed":
         from feedbridge.feeds import parse_feed_listing
 
-        result = parse_feed_listing(page.content, page.url, source.listing, source.timezone, run.now)
+        result = parse_feed_listing(
+            page.content, page.url, source.listing, source.timezone, run.now
+        )
     else:
-        result = listing_mod.parse_listing(page.text, page.url, source.listing, source.timezone, run.now)
+        result = listing_mod.parse_listing(
+            page.text, page.url, source.listing, source.timezone, run.now
+        )
     if required:
         check_listing(source, result)
     for bad in result.unparsed_dates[:3]:
-        log.warning("%s: %s: date %r did not parse with the configured formats", source.id, page.url, bad)
+        log.warning(
+            "%s: %s: date %r did not parse with the configured formats", source.id, page.url, bad
+        )
     return result
 
 
@@ -315,8 +340,10 @@ def _recheck_entries(
         return []
     horizon = run.now.timestamp() - spec.refetch_days * 86400
     young = [
-        (k, i) for k, i in keyed.items()
-        if k in known and not known[k].is_notice
+        (k, i)
+        for k, i in keyed.items()
+        if k in known
+        and not known[k].is_notice
         and (known[k].first_seen or run.now).timestamp() >= horizon
     ]
     articles = _fetch_articles(run, [i for _, i in young], generic, recheck=True)
@@ -363,10 +390,17 @@ def _article_for(
         raise
     except FetchError as e:
         if e.status in GONE_STATUSES:
-            log.warning("%s: %s: article gone (%s); using the listing summary", source.id, item.url, e.status)
+            log.warning(
+                "%s: %s: article gone (%s); using the listing summary",
+                source.id,
+                item.url,
+                e.status,
+            )
             run.errors += 1
             return _from_listing(item)
-        log.warning("%s: %s: article not fetched, will retry next run: %s", source.id, item.url, e.reason)
+        log.warning(
+            "%s: %s: article not fetched, will retry next run: %s", source.id, item.url, e.reason
+        )
         run.errors += 1
         return None
     if page.not_modified:
@@ -391,9 +425,17 @@ def _article_for(
     if text:
         log.info("%s: %s: body from the generic extractor", source.id, item.url)
         return replace(base, content_html=sanitize_html(text), method="generic")
-    log.info("%s: %s: no body rule and no generic extractor; using the listing summary", source.id, item.url)
-    return replace(_from_listing(item), title=base.title, published=base.published,
-                   date_precision=base.date_precision)
+    log.info(
+        "%s: %s: no body rule and no generic extractor; using the listing summary",
+        source.id,
+        item.url,
+    )
+    return replace(
+        _from_listing(item),
+        title=base.title,
+        published=base.published,
+        date_precision=base.date_precision,
+    )
 
 
 def _generic_extractor(source: Source) -> Callable[[str, str], str | None] | None:
@@ -407,11 +449,13 @@ def _generic_extractor(source: Source) -> Callable[[str, str], str | None] | Non
 
 def _check_body(run: _Run, article: Article) -> None:
     minimum = run.source.expect.min_body_chars
-    if minimum and len(summarize(article.content_html or "", limit=10**9)) < minimum:
+    if minimum and len(html_to_text(article.content_html or "")) < minimum:
+        spec = run.source.article
+        rule = spec.body if spec else None
+        expr = rule.selector.expr if rule and rule.selector else "(none)"
         raise DriftError(
             article.url,
-            f"article body has fewer than {minimum} characters (body selector "
-            f"{run.source.article.body.selector.expr if run.source.article and run.source.article.body and run.source.article.body.selector else '(none)'!r})",
+            f"article body has fewer than {minimum} characters (body selector {expr!r})",
         )
 
 
@@ -495,9 +539,13 @@ def _save_failure(
         retry_after = now + timedelta(seconds=e.retry_after)
     store.save_state(
         replace(
-            state, last_attempt=now, consecutive_failures=state.consecutive_failures + 1,
-            last_error=f"{kind}: {e}", status="degraded" if kind in ("blocked", "drift") else "failing",
-            retry_after=retry_after, entry_count=store.count(state.source_id),
+            state,
+            last_attempt=now,
+            consecutive_failures=state.consecutive_failures + 1,
+            last_error=f"{kind}: {e}",
+            status="degraded" if kind in ("blocked", "drift") else "failing",
+            retry_after=retry_after,
+            entry_count=store.count(state.source_id),
         )
     )
 
@@ -507,14 +555,26 @@ def _maybe_notice(run: _Run, e: FeedbridgeError, kind: str) -> None:
     if not run.source.expect.notice_entry:
         return
     source = run.source
-    title = f"[feedbridge] {source.title}: source {'blocked' if kind == 'blocked' else 'layout changed'}"
-    body = f"<p>feedbridge could not refresh this source: {clean_text(str(e))}</p><p>Entries already published are kept.</p>"
+    what = "blocked" if kind == "blocked" else "layout changed"
+    title = f"[feedbridge] {source.title}: source {what}"
+    body = (
+        f"<p>feedbridge could not refresh this source: {clean_text(str(e))}</p>"
+        "<p>Entries already published are kept.</p>"
+    )
     key = f"notice:{kind}"
     entry = Entry(
-        source_id=source.id, key=key, entry_id=f"{feed_meta(source, run.settings).feed_id}#notice-{kind}-{run.now:%Y%m%d}",
-        url=source.home_url or source.listing.urls[0], title=title, published=run.now, updated=run.now,
-        content_html=sanitize_html(body), summary=clean_text(str(e)), content_hash=content_hash(title, body, ""),
-        method="notice", is_notice=True,
+        source_id=source.id,
+        key=key,
+        entry_id=f"{feed_meta(source, run.settings).feed_id}#notice-{kind}-{run.now:%Y%m%d}",
+        url=source.home_url or source.listing.urls[0],
+        title=title,
+        published=run.now,
+        updated=run.now,
+        content_html=sanitize_html(body),
+        summary=clean_text(str(e)),
+        content_hash=content_hash(title, body, ""),
+        method="notice",
+        is_notice=True,
     )
     try:
         existing = run.store.known(source.id, [key])

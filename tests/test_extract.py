@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -11,7 +11,7 @@ from feedbridge.extract import extract_article
 from feedbridge.listing import parse_listing, template_urls
 from feedbridge.model import ArticleSpec, ListingSpec, Pagination, Rule, Selector
 
-NOW = datetime(2026, 11, 26, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 26, tzinfo=UTC)
 
 
 def css(expr: str, **kw: object) -> Rule:
@@ -38,19 +38,23 @@ KCNA_SPEC = ListingSpec(
         "link": css("h5.block a"),
         "date": css("span", regex=r"(\d{4}\.\d{1,2}\.\d{1,2})", formats=("%Y.%m.%d",)),
     },
-    pagination=Pagination(kind="form_post", max_pages=3, form_selector=Selector("css", "form#article_form")),
+    pagination=Pagination(
+        kind="form_post", max_pages=3, form_selector=Selector("css", "form#article_form")
+    ),
 )
 
 
 def test_listing_items_links_dates_and_dedupe() -> None:
-    r = parse_listing(KCNA_LIST, "http://www.kcna.kp/en/article/list/x", KCNA_SPEC, "Asia/Pyongyang", NOW)
+    r = parse_listing(
+        KCNA_LIST, "http://www.kcna.kp/en/article/list/x", KCNA_SPEC, "Asia/Pyongyang", NOW
+    )
     assert r.matched == 3
     assert [i.url for i in r.items] == [
         "http://www.kcna.kp/en/article/detail/aaa",
         "http://www.kcna.kp/en/article/detail/bbb",
     ]
     assert r.items[0].title == "First & best"
-    assert r.items[0].published == datetime(2026, 7, 19, 3, tzinfo=timezone.utc)
+    assert r.items[0].published == datetime(2026, 7, 19, 3, tzinfo=UTC)
     assert r.coverage == {"title": 3, "link": 3, "date": 3}
     assert r.form is not None
     assert r.form.action == "http://www.kcna.kp/en/article/list/x"
@@ -58,25 +62,44 @@ def test_listing_items_links_dates_and_dedupe() -> None:
 
 
 def test_listing_with_nothing_matching_reports_zero() -> None:
-    r = parse_listing("<html><body><p>redesigned</p></body></html>", "http://x/", KCNA_SPEC, "UTC", NOW)
+    r = parse_listing(
+        "<html><body><p>redesigned</p></body></html>", "http://x/", KCNA_SPEC, "UTC", NOW
+    )
     assert r.matched == 0 and r.items == ()
 
 
-@pytest.mark.parametrize("broken", ["", "<html><body><div class='article'><h5 class='block'><a href='/x'>T", "\x00\x01<<<>>"])
+@pytest.mark.parametrize(
+    "broken",
+    ["", "<html><body><div class='article'><h5 class='block'><a href='/x'>T", "\x00\x01<<<>>"],
+)
 def test_listing_survives_broken_html(broken: str) -> None:
     r = parse_listing(broken, "http://x/", KCNA_SPEC, "UTC", NOW)
     assert all(i.url.startswith("http://x/") for i in r.items)
 
 
 def test_rel_next_and_template_pagination() -> None:
-    spec = ListingSpec(urls=("http://x/news/",), items=Selector("css", "li"), fields={"link": css("a")},
-                       pagination=Pagination(kind="rel_next", max_pages=2))
+    spec = ListingSpec(
+        urls=("http://x/news/",),
+        items=Selector("css", "li"),
+        fields={"link": css("a")},
+        pagination=Pagination(kind="rel_next", max_pages=2),
+    )
     page = '<html><head><link rel="next" href="?page=2"></head><body><ul><li><a href="a">a</a></li></ul></body></html>'
     r = parse_listing(page, "http://x/news/", spec, "UTC", NOW)
     assert r.next_url == "http://x/news/?page=2"
     assert r.items[0].url == "http://x/news/a"
-    tpl = Pagination(kind="template", max_pages=4, url_template="http://x/news?offset={offset}", start=20, step=20)
-    assert template_urls(tpl) == ["http://x/news?offset=20", "http://x/news?offset=40", "http://x/news?offset=60"]
+    tpl = Pagination(
+        kind="template",
+        max_pages=4,
+        url_template="http://x/news?offset={offset}",
+        start=20,
+        step=20,
+    )
+    assert template_urls(tpl) == [
+        "http://x/news?offset=20",
+        "http://x/news?offset=40",
+        "http://x/news?offset=60",
+    ]
 
 
 KCNA_ARTICLE = """<html><head><title>KCNA | Title here</title></head><body><nav>Home News</nav>
@@ -91,18 +114,30 @@ KCNA_ARTICLE = """<html><head><title>KCNA | Title here</title></head><body><nav>
 
 KCNA_ARTICLE_SPEC = ArticleSpec(
     title=css("main article .container h1"),
-    date=css("main article .container > p", regex=r"^\s*Pyongyang,?\s+([A-Z][a-z]+\s+\d{1,2})\s*\(KCNA\)", formats=("%B %d",)),
+    date=css(
+        "main article .container > p",
+        regex=r"^\s*Pyongyang,?\s+([A-Z][a-z]+\s+\d{1,2})\s*\(KCNA\)",
+        formats=("%B %d",),
+    ),
     body=css("main article .container > p", take="html"),
     strip=(r"\s*-0-\s*$",),
 )
 
 
 def test_article_body_is_direct_paragraphs_without_captions_or_end_marker() -> None:
-    a = extract_article(KCNA_ARTICLE, "http://www.kcna.kp/en/article/detail/aaa", KCNA_ARTICLE_SPEC, "Asia/Pyongyang", NOW)
+    a = extract_article(
+        KCNA_ARTICLE,
+        "http://www.kcna.kp/en/article/detail/aaa",
+        KCNA_ARTICLE_SPEC,
+        "Asia/Pyongyang",
+        NOW,
+    )
     assert a.title == "Title here"
     body = a.content_html or ""
     assert "General Secretary <nobr>" not in body  # nobr is not in the allowlist, text stays
-    assert "General Secretary Kim Jong Un inspected" in body.replace("<span>", "").replace("</span>", "")
+    assert "General Secretary Kim Jong Un inspected" in body.replace("<span>", "").replace(
+        "</span>", ""
+    )
     assert "caption" not in body
     assert "-0-" not in body
     assert "Last words." in body

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -19,13 +19,13 @@ from feedbridge.normalize import (
     summarize,
 )
 
-NOW = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
 
 def test_kcna_list_date_keeps_its_calendar_day_in_utc() -> None:
     d = parse_date("2026.7.19", ["%Y.%m.%d"], "Asia/Pyongyang", NOW)
     assert d is not None
-    assert d.value == datetime(2026, 7, 19, 3, 0, tzinfo=timezone.utc)  # noon in Pyongyang
+    assert d.value == datetime(2026, 7, 19, 3, 0, tzinfo=UTC)  # noon in Pyongyang
     assert d.value.date().isoformat() == "2026-07-19"
     assert d.precision is Precision.DAY
 
@@ -45,22 +45,22 @@ def test_formats_are_tried_in_order() -> None:
 def test_iso_with_offset_converted_to_utc() -> None:
     d = parse_date("2026-11-20T08:15:00-05:00", [], "Asia/Pyongyang", NOW)
     assert d is not None
-    assert d.value == datetime(2026, 11, 20, 13, 15, tzinfo=timezone.utc)
+    assert d.value == datetime(2026, 11, 20, 13, 15, tzinfo=UTC)
     assert d.precision is Precision.TIME
 
 
 def test_naive_time_read_in_source_zone() -> None:
     d = parse_date("2026-11-20 09:00", ["%Y-%m-%d %H:%M"], "Asia/Pyongyang", NOW)
-    assert d is not None and d.value == datetime(2026, 11, 20, 0, 0, tzinfo=timezone.utc)
+    assert d is not None and d.value == datetime(2026, 11, 20, 0, 0, tzinfo=UTC)
 
 
 def test_rfc822() -> None:
     d = parse_date("Tue, 10 Nov 2026 07:00:00 GMT", [], "UTC", NOW)
-    assert d is not None and d.value == datetime(2026, 11, 10, 7, tzinfo=timezone.utc)
+    assert d is not None and d.value == datetime(2026, 11, 10, 7, tzinfo=UTC)
 
 
 def test_december_dateline_read_in_january_is_last_year() -> None:
-    january = datetime(2027, 1, 3, 1, 0, tzinfo=timezone.utc)
+    january = datetime(2027, 1, 3, 1, 0, tzinfo=UTC)
     d = parse_date("December 30", ["%B %d"], "Asia/Pyongyang", january)
     assert d is not None and d.value.date().isoformat() == "2026-12-30"
     assert d.precision is Precision.INFERRED_YEAR
@@ -84,9 +84,9 @@ def test_more_precise_date_wins_and_ties_go_to_the_first() -> None:
 
 
 def test_future_dates_clamped_beyond_skew() -> None:
-    later = datetime(2026, 11, 27, tzinfo=timezone.utc)
+    later = datetime(2026, 11, 27, tzinfo=UTC)
     assert clamp_future(later, NOW, 600) == NOW
-    soon = datetime(2026, 11, 26, 12, 5, tzinfo=timezone.utc)
+    soon = datetime(2026, 11, 26, 12, 5, tzinfo=UTC)
     assert clamp_future(soon, NOW, 600) == soon
 
 
@@ -96,8 +96,14 @@ def test_future_dates_clamped_beyond_skew() -> None:
         ("HTTP://Example.COM:80/a/b?x=1#frag", "http://example.com/a/b?x=1"),
         ("https://example.com:443/a/?utm_source=x&id=2", "https://example.com/a/?id=2"),
         ("http://127.0.0.1:8001/x", "http://127.0.0.1:8001/x"),
-        ("https://kcnawatch.org/newstream/1-2/%ed%95%9c/", "https://kcnawatch.org/newstream/1-2/%ED%95%9C/"),
-        ("https://kcnawatch.org/newstream/1-2/한/", "https://kcnawatch.org/newstream/1-2/%ED%95%9C/"),
+        (
+            "https://kcnawatch.org/newstream/1-2/%ed%95%9c/",
+            "https://kcnawatch.org/newstream/1-2/%ED%95%9C/",
+        ),
+        (
+            "https://kcnawatch.org/newstream/1-2/한/",
+            "https://kcnawatch.org/newstream/1-2/%ED%95%9C/",
+        ),
     ],
 )
 def test_canonical_url(raw: str, canon: str) -> None:
@@ -107,8 +113,12 @@ def test_canonical_url(raw: str, canon: str) -> None:
 def test_entry_keys() -> None:
     assert entry_key("url", "http://A.com/x#y", "t", None, None) == "http://a.com/x"
     rx = r"/newstream/(\d{10}-\d{9})"
-    a = entry_key("url_regex", "https://kcnawatch.org/newstream/1745900000-123456789/slug/", "", None, rx)
-    b = entry_key("url_regex", "https://kcnawatch.org/newstream/1745900000-123456789/slug", "", None, rx)
+    a = entry_key(
+        "url_regex", "https://kcnawatch.org/newstream/1745900000-123456789/slug/", "", None, rx
+    )
+    b = entry_key(
+        "url_regex", "https://kcnawatch.org/newstream/1745900000-123456789/slug", "", None, rx
+    )
     assert a == b == "1745900000-123456789"
     t1 = entry_key("title_date", "http://x/1", " Same  Title ", datetime(2026, 1, 1).date(), None)
     t2 = entry_key("title_date", "http://x/2", "same title", datetime(2026, 1, 1).date(), None)
@@ -127,8 +137,19 @@ def test_sanitizer_removes_active_content() -> None:
         '<img src="https://i/x.png" onerror="steal()"><img src="data:image/png;base64,AAAA">'
     )
     clean = sanitize_html(dirty)
-    for bad in ("script", "onclick", "onerror", "javascript:", "iframe", "<form", "<object",
-                "<embed", "<style", "alert(1)", "data:"):
+    for bad in (
+        "script",
+        "onclick",
+        "onerror",
+        "javascript:",
+        "iframe",
+        "<form",
+        "<object",
+        "<embed",
+        "<style",
+        "alert(1)",
+        "data:",
+    ):
         assert bad not in clean
     assert '<a href="https://ok/"' in clean
     assert 'src="https://i/x.png"' in clean
