@@ -262,7 +262,8 @@ class SourceSession:
     def _check_address(self, url: str) -> None:
         """Refuse hosts that resolve to private, loopback, link-local, multicast, reserved or
         unspecified addresses (unless ``http.allow_private``). Behind a proxy a name that does
-        not resolve here is left to the proxy."""
+        not resolve here is left to the proxy. Known gap: requests resolves the name again, so
+        a DNS answer that changes between the two lookups (rebinding) is not caught."""
         if self._policy.allow_private:
             return
         parts = urlsplit(url)
@@ -289,6 +290,9 @@ class SourceSession:
         return self._http.trust_env and bool(requests.utils.get_environ_proxies(url))
 
     def _check_robots(self, url: str) -> None:
+        """Raise BlockedError when robots.txt disallows ``url``; adopt its Crawl-delay (capped)
+        as the host's minimum spacing."""
+        self._remaining(url)  # a spent budget is our failure, not an unreachable robots.txt
         origin = _origin(url)
         rules = self._client.robots.rules(origin, self._fetch_robots, self._source.id)
         ua = str(self._http.headers.get("User-Agent", self._client.user_agent))
@@ -528,7 +532,7 @@ def _host_port(url: str) -> str:
 
 def _origin(url: str) -> str:
     parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc.rsplit('@', 1)[-1]}"
+    return f"{parts.scheme}://{parts.netloc.rsplit('@', 1)[-1].lower()}"
 
 
 def _non_public(addr: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
