@@ -145,7 +145,7 @@ class SourceSession:
         self._settings = client.settings
         self._deadline = time.monotonic() + self._settings.refresh_budget_seconds
         self._lock = threading.Lock()
-        self._sent = 0
+        self.requests_sent = 0  # every attempt, redirect hop and robots.txt fetch
         self._hosts = {_host_of(u) for u in source.listing.urls} | {
             h.lower().rstrip(".") for h in self._policy.allowed_hosts
         }
@@ -163,12 +163,6 @@ class SourceSession:
             key = _host_port(url)
             if key:
                 client.limiters.get(key, self._policy.max_concurrency, self._policy.min_delay)
-
-    @property
-    def requests_sent(self) -> int:
-        """HTTP requests sent so far (every attempt, redirect hop and robots.txt fetch)."""
-        with self._lock:
-            return self._sent
 
     def get(
         self, url: str, *, validators: Validators | None = None, referer: str | None = None
@@ -380,7 +374,7 @@ class SourceSession:
             raise FetchError(url, "refresh budget exhausted waiting for the host's turn")
         try:
             with self._lock:
-                self._sent += 1
+                self.requests_sent += 1
             remaining = self._remaining(url)
             timeout = (
                 min(self._settings.connect_timeout, remaining),
