@@ -6,7 +6,8 @@ What an answer means follows RFC 9309 and the brief:
 
 - 2xx: the body is parsed with :mod:`urllib.robotparser`;
 - 4xx (404, 410, also 401/403): there are no rules, everything is allowed;
-- 5xx, unreachable, unsafe redirect: allowed, logged, and asked again sooner (``error_ttl``).
+- 429, 5xx, unreachable, unsafe redirect: allowed, logged, and asked again sooner
+  (``error_ttl``).
 
 Known limit: :mod:`urllib.robotparser` matches path prefixes only (no ``*`` / ``$`` wildcards).
 """
@@ -93,7 +94,7 @@ class RobotsCache:
         try:
             status, text = fetch(url)
         except FetchError as e:
-            if e.status is not None and 400 <= e.status < 500:
+            if e.status is not None and 400 <= e.status < 500 and e.status != 429:
                 return RobotsRules(None, now + self._ttl)
             log.warning(
                 "source %s: %s: robots.txt unavailable, allowing: %s", source_id, url, e.reason

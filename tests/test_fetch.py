@@ -519,7 +519,9 @@ def test_robots_crawl_delay_spaces_requests(server: FaultServer) -> None:
     assert second.time - first.time >= 0.9
 
 
-@pytest.mark.parametrize(("status", "logged"), [(404, False), (410, False), (500, True)])
+@pytest.mark.parametrize(
+    ("status", "logged"), [(404, False), (410, False), (429, True), (500, True)]
+)
 def test_robots_missing_or_broken_allows(
     server: FaultServer, caplog: pytest.LogCaptureFixture, status: int, logged: bool
 ) -> None:
