@@ -450,8 +450,11 @@ def test_other_loopback_address_and_mounts() -> None:
             resp = requests.get(site.listing_urls(origin)[0], timeout=5)
             first = parse(resp, "latin-1").cssselect("article.teaser h2 a")[0]
             assert urljoin(resp.url, first.get("href")) == site.articles[0].url(origin)
-        robots = requests.get(server.url + "/robots.txt", timeout=5)
-        assert robots.status_code == 200 and "User-agent: *" in robots.text
+        a.robots_disallow = ["/news/story/"]
+        rp = urllib.robotparser.RobotFileParser()
+        rp.parse(requests.get(server.url + "/robots.txt", timeout=5).text.splitlines())
+        assert not rp.can_fetch("feedbridge", a.articles[0].url(server.site_url("/a")))
+        assert rp.can_fetch("feedbridge", b.articles[0].url(server.site_url("/b")))
         assert server.counts(site="/a")["listing"] == 1
 
 

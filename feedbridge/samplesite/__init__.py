@@ -26,7 +26,7 @@ from feedbridge.samplesite.site import (
     SampleArticle,
     Site,
 )
-from feedbridge.samplesite.sites import demo_sites, origins_map
+from feedbridge.samplesite.sites import demo_sites, origins_map, serve_all
 
 __all__ = [
     "DEFAULT_TODAY",
@@ -42,4 +42,5 @@ __all__ = [
     "demo_sites",
     "origins_map",
     "serve",
+    "serve_all",
 ]

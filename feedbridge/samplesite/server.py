@@ -14,6 +14,7 @@ can measure concurrency and spacing from the server's side.
 from __future__ import annotations
 
 import contextlib
+import logging
 import socket
 import threading
 import time
@@ -26,6 +27,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from feedbridge.samplesite.site import NOT_FOUND, PathKind, Request, Response, Site
+
+log = logging.getLogger(__name__)
 
 LOGGED_HEADERS = (
     "host",
@@ -71,6 +74,10 @@ class _Server(ThreadingHTTPServer):
         with self.sockets_lock:
             self.open_sockets.add(request)
         super().process_request(request, client_address)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Clients that hang up mid-response are normal in fault tests: no traceback."""
+        log.debug("samplesite: connection from %s failed", client_address, exc_info=True)
 
     def shutdown_request(self, request: Any) -> None:
         with self.sockets_lock:
@@ -207,7 +214,9 @@ class RunningServer:
     def root_response(self, path: str) -> Response:
         """Answers for paths no site owns: a combined robots.txt, else 404."""
         if path == "/robots.txt":
-            text = "".join(site.robots_txt(prefix) for prefix, site in self._mounts)
+            # one group: robots parsers read only the first group that names their agent
+            rules = [rule for prefix, site in self._mounts for rule in site.robots_rules(prefix)]
+            text = "\n".join(["User-agent: *", *(rules or ["Disallow:"])]) + "\n"
             return Response(200, text.encode(), (("Content-Type", "text/plain"),))
         return NOT_FOUND
 

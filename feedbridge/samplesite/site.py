@@ -295,8 +295,8 @@ class Site:
         self.robots_status = 200
 
         self._lock = threading.RLock()
-        self._articles: tuple[SampleArticle, ...] = ()  # newest first
-        self._by_key: dict[str, SampleArticle] = {}
+        # (articles newest first, key → article), replaced as a whole on every change
+        self._snapshot: tuple[tuple[SampleArticle, ...], dict[str, SampleArticle]] = ((), {})
         self._hidden: frozenset[str] = frozenset()  # dropped from listings
         self._deleted: frozenset[str] = frozenset()  # gone entirely (404)
         self._validators: dict[str, tuple[str, float]] = {}
@@ -316,8 +316,16 @@ class Site:
         self._set_articles(tuple(made))
 
     def _set_articles(self, articles: tuple[SampleArticle, ...]) -> None:
-        self._articles = articles
-        self._by_key = {a.key: a for a in articles}
+        # one reference swap, so a server thread never sees the list and the index disagree
+        self._snapshot = (articles, {a.key: a for a in articles})
+
+    @property
+    def _articles(self) -> tuple[SampleArticle, ...]:
+        return self._snapshot[0]
+
+    @property
+    def _by_key(self) -> dict[str, SampleArticle]:
+        return self._snapshot[1]
 
     @property
     def articles(self) -> list[SampleArticle]:
@@ -441,9 +449,12 @@ class Site:
         return Response(200, self.robots_txt().encode(), (("Content-Type", "text/plain"),))
 
     def robots_txt(self, prefix: str = "") -> str:
-        lines = ["User-agent: *"]
-        lines += [f"Disallow: {prefix}{p}" for p in self.robots_disallow] or ["Disallow:"]
-        return "\n".join(lines) + "\n"
+        rules = self.robots_rules(prefix) or ["Disallow:"]
+        return "\n".join(["User-agent: *", *rules]) + "\n"
+
+    def robots_rules(self, prefix: str = "") -> list[str]:
+        """``Disallow:`` lines for this site mounted at ``prefix``."""
+        return [f"Disallow: {prefix}{p}" for p in self.robots_disallow]
 
     def finish(self, req: Request, page: Rendered) -> Response:
         """Encode, attach ETag and Last-Modified, and answer 304 when the client has it."""
@@ -454,7 +465,11 @@ class Site:
         )
         source = page.etag_source.encode("utf-8") if page.etag_source is not None else body
         etag = '"' + hashlib.sha1(source).hexdigest()[:20] + '"'
-        modified = self._last_modified(f"{req.path}?{req.query}", etag)
+        modified = (
+            self._last_modified(f"{req.path}?{req.query}", etag)
+            if req.method in ("GET", "HEAD")
+            else float(int(time.time()))
+        )
         headers = (
             ("Content-Type", page.content_type),
             ("ETag", etag),

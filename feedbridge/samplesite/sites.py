@@ -8,7 +8,7 @@ from datetime import date
 from feedbridge.samplesite.generic import GenericSite
 from feedbridge.samplesite.kcna import KcnaSite
 from feedbridge.samplesite.kcnawatch import KcnaWatchSite
-from feedbridge.samplesite.server import RunningServer
+from feedbridge.samplesite.server import RunningServer, serve
 from feedbridge.samplesite.site import DEFAULT_TODAY, Site
 
 
@@ -21,6 +21,19 @@ def demo_sites(
         "kcnawatch": KcnaWatchSite(seed, count, today),
         "generic": GenericSite(seed, count, today),
     }
+
+
+def serve_all(sites: Mapping[str, Site], host: str = "127.0.0.1") -> dict[str, RunningServer]:
+    """One server (its own origin) per site, on free ports; stop them with ``.stop()``."""
+    servers: dict[str, RunningServer] = {}
+    try:
+        for name, site in sites.items():
+            servers[name] = serve(site, host)
+    except BaseException:
+        for server in servers.values():
+            server.stop()
+        raise
+    return servers
 
 
 def origins_map(servers: Mapping[str, RunningServer]) -> dict[str, str]:
