@@ -279,6 +279,25 @@ def test_kcnawatch_listing_and_links(watch: tuple[KcnaWatchSite, RunningServer])
     assert r.status_code == 301 and r.headers["Location"] == bare.url(server.url)
 
 
+def test_kcnawatch_ajax_listing(watch: tuple[KcnaWatchSite, RunningServer]) -> None:
+    site, server = watch
+    url = server.url + "/wp-admin/admin-ajax.php?action=get_cat_by_source&from=2&to=5&id=1"
+    links = html.fragments_fromstring(requests.get(url, timeout=5).text)
+    hrefs = [el.cssselect("h4 a")[0].get("href") for el in links]
+    assert hrefs == [a.listing_href for a in site.by_source(1)[2:5]] and len(hrefs) == 3
+    assert all(site.is_kcna(a) for a in site.by_source(1))
+
+
+def test_gzip_when_switched_on(gazette: tuple[GenericSite, RunningServer]) -> None:
+    site, server = gazette
+    plain = requests.get(server.url + "/news/", timeout=5)
+    assert "Content-Encoding" not in plain.headers
+    site.gzip = True
+    packed = requests.get(server.url + "/news/", timeout=5)
+    assert packed.headers["Content-Encoding"] == "gzip"
+    assert packed.content == plain.content and packed.headers["ETag"] == plain.headers["ETag"]
+
+
 def test_kcnawatch_korean_slug(watch: tuple[KcnaWatchSite, RunningServer]) -> None:
     site, server = watch
     ko = next(a for a in site.articles if "korean" in a.info.flags)

@@ -9,6 +9,8 @@
   ``div.article-content`` (dateline … ``-0-``, then ``www.kcna.kp (2025.04.29.)`` for KCNA
   items), then a ``div.more-from`` teaser block — outside the content normally, INSIDE it on
   the "teasers-inside" variant (every fifth article), so a config must remove it.
+- ``/wp-admin/admin-ajax.php?action=get_cat_by_source&from=0&to=10&id=N``: the "load more"
+  fragment, per source (``SOURCE_IDS``; 0 = all).
 - ``/newstream/feed/``: RSS 2.0, DELIBERATELY MALFORMED (one unquoted attribute) like the
   real feed, so feed sources must parse leniently. The response says so in a header.
 """
@@ -55,6 +57,8 @@ SOURCES = (
     ("Pyongyang Times", "http://www.pyongyangtimes.com.kp/?bbs=article&no={n}", 2),
     ("Voice of Korea", "http://www.vok.rep.kp/index.php/detail/{h}", 1),
 )
+#: ids of the AJAX listing ``/wp-admin/admin-ajax.php?action=get_cat_by_source&id=N``
+SOURCE_IDS = {1: "KCNA.kp (En)", 2: "Rodong Sinmun (En)", 3: "Pyongyang Times", 4: "Voice of Korea"}
 KOREAN_A = ("조선중앙통신", "로동신문", "평양방송", "민주조선")
 KOREAN_B = ("보도", "론평", "사설", "소식", "기사")
 _ARTICLE_RE = re.compile(r"^/newstream/(\d{10}-\d{9})(?:/([^/]*))?(/?)$")
@@ -189,7 +193,7 @@ class KcnaWatchSite(Site):
     # -- HTTP ---------------------------------------------------------------------------------
 
     def classify(self, path: str) -> PathKind:
-        if _LIST_RE.match(path) or path.startswith("/newstream/feed"):
+        if _LIST_RE.match(path) or path.startswith(("/newstream/feed", "/wp-admin/admin-ajax")):
             return "listing"
         if _ARTICLE_RE.match(path):
             return "article"
@@ -212,22 +216,40 @@ class KcnaWatchSite(Site):
             if unquote(path) != unquote(canonical):
                 return html_response(301, "", (("Location", req.origin + canonical),))
             return self._article(req, article)
+        if path == "/wp-admin/admin-ajax.php" and req.params.get("action") == "get_cat_by_source":
+            return self._ajax(req)
         if path == "/":
             return html_response(302, "", (("Location", f"{req.origin}/newstream/"),))
         return NOT_FOUND
 
-    def _listing(self, req: Request, page: int) -> Rendered | Response:
-        items = self.listing_page(page) if page >= 1 else []
-        if not items and page != 1:
-            return NOT_FOUND
+    def _rows(self, req: Request, items: list[SampleArticle]) -> str:
         cls = "post-summary" if self.listing_markup_changed else "article-desc"
-        rows = "\n".join(
+        return "\n".join(
             f'<div class="{cls}"><h4><a href="{req.prefix}{a.listing_href}">{esc(a.title)}</a>'
             f"</h4><p><span>{long_date(a.day)}</span></p>"
             f'<p class="source-label">{esc(a.info.extra["source"])}</p>'
             f'<p class="excerpt">{esc(a.summary)}</p></div>'
             for a in items
         )
+
+    def by_source(self, source_id: int) -> list[SampleArticle]:
+        """Listed articles of one source (``SOURCE_IDS``; 0 = all), newest first."""
+        name = SOURCE_IDS.get(source_id)
+        items = self.listed()
+        return items if name is None else [a for a in items if a.info.extra["source"] == name]
+
+    def _ajax(self, req: Request) -> Rendered:
+        """The "load more" endpoint: an HTML fragment of items ``from``..``to``."""
+        p = req.params
+        start, stop = int(p.get("from", "0") or 0), int(p.get("to", "10") or 10)
+        items = self.by_source(int(p.get("id", "0") or 0))[max(start, 0) : max(stop, 0)]
+        return Rendered(self._rows(req, items), kind="listing")
+
+    def _listing(self, req: Request, page: int) -> Rendered | Response:
+        items = self.listing_page(page) if page >= 1 else []
+        if not items and page != 1:
+            return NOT_FOUND
+        rows = self._rows(req, items)
         more = len(self.listed()) > page * PER_PAGE
         nxt = f"{req.prefix}/newstream/page/{page + 1}/"
         head = f'<link rel="next" href="{req.origin}/newstream/page/{page + 1}/">' if more else ""

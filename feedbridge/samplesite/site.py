@@ -16,6 +16,7 @@ consistent site. Fault switches are plain attributes a test flips: ``down``, ``f
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import html
 import threading
@@ -293,6 +294,9 @@ class Site:
         self.latency = 0.0
         self.robots_disallow: list[str] = []
         self.robots_status = 200
+        #: gzip bodies for clients that accept it (off by default: plain bytes are easier to
+        #: assert on; turn on to test decompression and size limits)
+        self.gzip = False
 
         self._lock = threading.RLock()
         # (articles newest first, key → article), replaced as a whole on every change
@@ -477,6 +481,9 @@ class Site:
         ) + page.headers
         if req.method in ("GET", "HEAD") and _not_modified(req, etag, modified):
             return Response(304, b"", headers[1:])
+        if self.gzip and "gzip" in (req.header("accept-encoding") or ""):
+            body = gzip.compress(body, mtime=0)
+            headers += (("Content-Encoding", "gzip"), ("Vary", "Accept-Encoding"))
         return Response(200, body, headers)
 
     def _last_modified(self, key: str, etag: str) -> float:
