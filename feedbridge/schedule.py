@@ -35,8 +35,10 @@ log = logging.getLogger(__name__)
 BACKOFF_CAP = timedelta(hours=24)
 #: The next run is never sooner than this after the previous one.
 MIN_GAP = timedelta(seconds=1)
-#: Start-up refreshes are spread over at most this window.
+#: Start-up refreshes are spread over at most this window ...
 STAGGER_WINDOW = timedelta(seconds=60)
+#: ... and never further apart than this, so a handful of sources start at once.
+STAGGER_STEP = timedelta(seconds=1)
 #: How many times the interval a source may go without success before it is stale.
 STALE_FACTOR = 3
 
@@ -131,8 +133,9 @@ def first_runs(
     states: Mapping[str, SourceState] | None = None,
     window: timedelta | None = None,
 ) -> dict[str, datetime]:
-    """Start-up run times: due sources are spread evenly over ``window`` (default: a minute or
-    the shortest interval, whichever is shorter) so a hundred sources do not fire at once.
+    """Start-up run times: due sources are spread evenly, at most ``STAGGER_STEP`` apart and
+    over at most ``window`` (default: a minute or the shortest interval, whichever is
+    shorter), so a hundred sources do not fire at once and three need not wait a minute.
 
     A source with a stored last attempt resumes where it left off: it runs when ``next_run``
     from that attempt says, so a restart does not refetch every source at once.
@@ -142,7 +145,7 @@ def first_runs(
     if window is None:
         shortest = min(period(s.schedule, now) for s in sources)
         window = min(STAGGER_WINDOW, shortest)
-    slot = window / len(sources)
+    slot = min(window / len(sources), STAGGER_STEP)
     known = states or {}
     runs: dict[str, datetime] = {}
     for i, source in enumerate(sources):

@@ -359,7 +359,7 @@ class FeedServer:
         except Exception:
             log.exception("%s %s: internal error", method, path)
             response = _text("500 Internal Server Error", "internal error\n")
-        headers = [*response.headers, ("Server", f"feedbridge/{__version__}")]
+        headers = list(response.headers)  # waitress adds Server: feedbridge/<version>
         if not any(k.lower() == "content-length" for k, _ in headers):
             headers.append(("Content-Length", str(len(response.body))))
         start_response(response.status, headers)

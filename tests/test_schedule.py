@@ -129,9 +129,16 @@ def test_first_runs_are_staggered_over_a_minute() -> None:
 
 
 def test_first_runs_window_shrinks_to_the_shortest_interval() -> None:
-    fast = Schedule(interval_minutes=0.1, jitter_seconds=0)  # 6 s
-    runs = first_runs(NOW, [src("a", fast), src("b"), src("c")], random.Random(3))
-    assert max(runs.values()) <= NOW + timedelta(seconds=6)
+    fast = Schedule(interval_minutes=0.05, jitter_seconds=0)  # 3 s
+    sources = [src("a", fast)] + [src(f"s{i}") for i in range(9)]
+    runs = first_runs(NOW, sources, random.Random(3))
+    assert max(runs.values()) <= NOW + timedelta(seconds=3)
+
+
+def test_a_few_sources_start_within_seconds() -> None:
+    runs = first_runs(NOW, [src("a"), src("b"), src("c")], random.Random(3))
+    assert max(runs.values()) <= NOW + timedelta(seconds=3)
+    assert len(set(runs.values())) == 3
 
 
 def test_first_runs_resume_from_stored_state() -> None:
@@ -181,15 +188,15 @@ def test_scheduler_runs_each_source_repeatedly_without_overlap() -> None:
     sched.start([src("a", fast), src("b", fast)], {})
     try:
         deadline = time.monotonic() + 15
-        while min(calls.values()) < 3 and time.monotonic() < deadline:
+        while min(calls.values()) < 2 and time.monotonic() < deadline:
             time.sleep(0.05)
     finally:
         assert sched.stop(timeout=5)
-    assert min(calls.values()) >= 3
+    assert min(calls.values()) >= 2
     assert overlaps == []
     # stopped: no further runs
     before = dict(calls)
-    time.sleep(1.5)
+    time.sleep(1.2)  # longer than the interval: a run would have happened
     assert calls == before
 
 
