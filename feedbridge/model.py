@@ -185,7 +185,7 @@ class Settings:
     retries: int = 3
     refresh_budget_seconds: float = 600.0
     future_skew_seconds: float = 600.0
-    formats: tuple[str, ...] = ("atom", "rss")
+    formats: tuple[str, ...] = ("atom", "rss", "json")
 
 
 @dataclass(frozen=True)

@@ -512,8 +512,6 @@ def _publish(run: _Run, changed: bool) -> bool:
         return False
     entries = run.store.entries(source.id, source.max_entries)
     written = publish(feed_meta(source, settings), entries, settings.output_dir, settings.formats)
-    for p in written:
-        log.info("%s: wrote %s (%d entries)", source.id, p, len(entries))
     return bool(written)
 
 
