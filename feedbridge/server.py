@@ -347,7 +347,7 @@ class FeedServer:
     ) -> None:
         self._view = view
         self._token = token or None
-        self._metrics = metrics
+        self._metrics = metrics or Metrics()  # counters only, if the caller keeps none
         self._clock = clock
         self._files = FeedCache()
 
@@ -392,7 +392,7 @@ class FeedServer:
             return Response("301 Moved Permanently", [("Location", "/" + query)])
         if path == "/feeds.opml":
             return self._opml(environ, query)
-        if path == "/metrics" and self._metrics is not None:
+        if path == "/metrics":
             return Response(
                 "200 OK", [("Content-Type", METRICS_CONTENT_TYPE)], self._metrics.render()
             )
@@ -560,8 +560,11 @@ def _card(view: View, source: Source, now: datetime, base: str, query: str) -> s
         ("Last success", _when(now, state.last_success)),
         ("Last attempt", _when(now, state.last_attempt)),
         ("Entries", str(state.entry_count)),
-        ("Next run", _when(now, view.next_runs.get(source.id))),
     ]
+    if source.id in view.running:
+        rows.append(("Next run", "refreshing now"))
+    elif source.id in view.next_runs:
+        rows.append(("Next run", _when(now, view.next_runs[source.id])))
     if state.consecutive_failures:
         rows.append(("Failures", f"{state.consecutive_failures} in a row"))
     if state.last_error:
