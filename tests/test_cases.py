@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ from feedbridge.normalize import html_to_text
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = ROOT / "tests" / "data" / "cases"
-NOW = datetime(2026, 11, 26, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 26, tzinfo=UTC)
 
 
 def _readme_source(tmp: Path) -> Source:
@@ -86,7 +86,7 @@ def _check_listing(expected: dict[str, Any], text: str, source: Source) -> None:
     for item, w in zip(result.items, want, strict=True):
         assert item.published is not None
         if len(w["date"]) > 10:  # an instant: must be exactly that instant in UTC
-            assert item.published == datetime.fromisoformat(w["date"]).astimezone(timezone.utc)
+            assert item.published == datetime.fromisoformat(w["date"]).astimezone(UTC)
         else:  # a calendar day: must stay that day
             assert item.published.date().isoformat() == w["date"]
 
@@ -104,6 +104,8 @@ def _check_article(expected: dict[str, Any], text: str, source: Source) -> None:
         assert list(article.categories) == expected["categories"]
     if source.article.date is not None and expected["site"] != "kcna":
         assert article.published is not None
-        assert article.published.astimezone(timezone.utc).date().isoformat() == _day(
-            datetime.fromisoformat(expected["date"]).astimezone(timezone.utc).isoformat()
-        ) or _day(expected["date"]) == article.published.date().isoformat()
+        assert (
+            article.published.astimezone(UTC).date().isoformat()
+            == _day(datetime.fromisoformat(expected["date"]).astimezone(UTC).isoformat())
+            or _day(expected["date"]) == article.published.date().isoformat()
+        )

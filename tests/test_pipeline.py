@@ -109,8 +109,16 @@ def check_all_feeds(cfg: Config) -> None:
             data = path.read_bytes()
             assert checkers[fmt](data) == [], path
             low = data.decode("utf-8").lower()
-            for bad in ("<script", "javascript:", " onclick=", " onerror=", " onload=",
-                        "&lt;script", "onerror=&quot;", "onclick=&quot;"):
+            for bad in (
+                "<script",
+                "javascript:",
+                " onclick=",
+                " onerror=",
+                " onload=",
+                "&lt;script",
+                "onerror=&quot;",
+                "onclick=&quot;",
+            ):
                 assert bad not in low, (path, bad)
             if fmt != "json":
                 feed = feedparser.parse(data)
@@ -122,7 +130,9 @@ def assert_matches_truth(entry: feedparser.FeedParserDict, truth: SampleArticle)
     published = entry.published_parsed
     day = truth.published if not hasattr(truth.published, "hour") else truth.published
     assert (published.tm_year, published.tm_mon, published.tm_mday) == (
-        day.year, day.month, day.day,
+        day.year,
+        day.month,
+        day.day,
     ), (entry.link, entry.published, truth.published)
     text = html_to_text(entry.content[0].value)
     for para in truth.paragraphs:
@@ -134,7 +144,9 @@ def assert_matches_truth(entry: feedparser.FeedParserDict, truth: SampleArticle)
 # ---------------------------------------------------------------------------------------------
 
 
-def test_shipped_configs_produce_full_text_feeds(sites: dict[str, RunningServer], tmp_path: Path) -> None:
+def test_shipped_configs_produce_full_text_feeds(
+    sites: dict[str, RunningServer], tmp_path: Path
+) -> None:
     cfg = shipped(sites, tmp_path)
     results = by_id(run_sources(cfg, None))
     assert all(r.ok for r in results.values()), results
@@ -194,7 +206,9 @@ def test_generic_site_from_the_readme_example(gazette: RunningServer, tmp_path: 
         )
         # the listing's lazy image (data-src over the placeholder src), made absolute
         images = [link.href for link in entry.links if link.rel == "enclosure"]
-        assert len(images) == 1 and re.fullmatch(r"http://127\.0\.0\.1:\d+/media/\d+-640\.jpg", images[0])
+        assert len(images) == 1 and re.fullmatch(
+            r"http://127\.0\.0\.1:\d+/media/\d+-640\.jpg", images[0]
+        )
         assert "placeholder" not in entry.content[0].value
     # non-UTF-8 page declared only in the HTTP header: accents and £ decoded right
     text = " ".join(e.title + e.content[0].value for e in feed.entries)
