@@ -32,7 +32,8 @@ def _post(title: str, body: str, charset: str = "utf-8") -> bytes:
 
 def blog_pages() -> dict[str, tuple[int, str, bytes]]:
     items = "".join(
-        f"<li class='post'><a href='p/{n}.html'>Post {n}</a><span class='date'>2026-11-{10 + n}</span>"
+        f"<li class='post'><a href='p/{n}.html'>Post {n}</a>"
+        f"<span class='date'>2026-11-{10 + n}</span>"
         f"<p class='teaser'>Teaser of post {n}.</p></li>"
         for n in range(1, 7)
     )
