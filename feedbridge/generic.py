@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 #: trafilatura's fast mode (no fallback extractors) and precision bias; see docs/extraction.md.
 FAST = True
 PRECISION = True
-INSTALL_HINT = "install feedbridge[fulltext] for full text (pip install 'feedbridge[fulltext]')"
+INSTALL_HINT = "install feedbridge[fulltext] for full text"
 
 _lock = threading.Lock()
 _hinted = False
@@ -50,7 +50,12 @@ def load_extractor(source_id: str = "", *, fast: bool = FAST) -> Extractor | Non
         with _lock:
             first, _hinted = not _hinted, True
         if first:
-            log.warning("%s: no article.body selector and %s", source_id or "sources", INSTALL_HINT)
+            log.warning(
+                "%s: no article.body selector and trafilatura is missing: %s "
+                "(pip install 'feedbridge[fulltext]'); entries keep the listing summary",
+                source_id or "sources",
+                INSTALL_HINT,
+            )
         return None
     return _Trafilatura(trafilatura, source_id, fast)
 
