@@ -175,6 +175,30 @@ def best_date(*candidates: ParsedDate | None) -> ParsedDate | None:
     return best
 
 
+def publication_instant(
+    date: ParsedDate | None, now: datetime, tz: str, position: int, skew_seconds: float
+) -> datetime:
+    """The instant an entry is published at, in UTC.
+
+    A full timestamp is kept (clamped if in the future). A date-only value keeps its calendar
+    day in ``tz``: today's items get the time we first saw them, older ones noon. ``position``
+    (the item's rank on the listing, 0 = newest) is subtracted in seconds, so items of one day
+    keep the site's order and no two entries of a batch share an instant (feed readers sort on
+    it; the W3C validator warns on equal ``updated`` values). No date at all: first-seen time.
+    """
+    step = timedelta(seconds=position)
+    if date is None:
+        return now - step
+    value = clamp_future(date.value, now, skew_seconds)
+    if date.precision is Precision.TIME:
+        return value
+    zone = ZoneInfo(tz)
+    day = value.astimezone(zone).date()
+    base = now if day == now.astimezone(zone).date() else value
+    start_of_day = datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
+    return max(base - step, start_of_day)
+
+
 def clamp_future(dt: datetime, now: datetime, skew_seconds: float) -> datetime:
     """No date in the future beyond ``skew_seconds``: such a date becomes ``now``."""
     return now if dt > now + timedelta(seconds=skew_seconds) else dt

@@ -47,11 +47,11 @@ from feedbridge.normalize import (
     Precision,
     best_date,
     canonical_url,
-    clamp_future,
     clean_text,
     content_hash,
     entry_key,
     html_to_text,
+    publication_instant,
     sanitize_html,
     summarize,
 )
@@ -319,11 +319,11 @@ def _build_entries(
 ) -> list[Entry]:
     articles = _fetch_articles(run, [i for _, i in fresh], generic, recheck=False)
     entries = []
-    for (key, item), article in zip(fresh, articles, strict=True):
+    for position, ((key, item), article) in enumerate(zip(fresh, articles, strict=True)):
         if article is None:
             run.hold_validators.add(item.listing_url)
             continue
-        entries.append(make_entry(run.source, run.settings, key, item, article, run.now))
+        entries.append(make_entry(run.source, run.settings, key, item, article, run.now, position))
     return entries
 
 
@@ -464,14 +464,22 @@ def _from_listing(item: ListingItem) -> Article:
 
 
 def make_entry(
-    source: Source, settings: Settings, key: str, item: ListingItem, article: Article, now: datetime
+    source: Source,
+    settings: Settings,
+    key: str,
+    item: ListingItem,
+    article: Article,
+    now: datetime,
+    position: int = 0,
 ) -> Entry:
     """Merge what the listing and the article page say into a normalized Entry (pure)."""
     title = clean_text(article.title or item.title or "") or "(untitled)"
     date = best_date(
         _pd(article.published, article.date_precision), _pd(item.published, item.date_precision)
     )
-    published = clamp_future(date.value, now, settings.future_skew_seconds) if date else now
+    published = publication_instant(
+        date, now, source.timezone, position, settings.future_skew_seconds
+    )
     content = article.content_html or sanitize_html(item.summary_html or "")
     summary = summarize(item.summary_html or content)
     url = canonical_url(article.url or item.url)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -161,3 +161,26 @@ def test_html_to_text_and_summary_keep_words_apart() -> None:
     long = "<p>" + "word " * 200 + "</p>"
     s = summarize(long, 50)
     assert len(s) <= 50 and s.endswith("…")
+
+
+def test_publication_instant_keeps_day_order_and_distinct_instants() -> None:
+    from feedbridge.normalize import publication_instant
+
+    old = parse_date("2026.11.20", ["%Y.%m.%d"], "Asia/Pyongyang", NOW)
+    a = publication_instant(old, NOW, "Asia/Pyongyang", 0, 600)
+    b = publication_instant(old, NOW, "Asia/Pyongyang", 1, 600)
+    assert a == datetime(2026, 11, 20, 3, tzinfo=UTC) and b < a
+    assert b.astimezone(UTC).date() == a.date()
+    # today's date-only item: the time we first saw it, not a noon still to come
+    today = parse_date("2026.11.26", ["%Y.%m.%d"], "Asia/Pyongyang", NOW)
+    assert publication_instant(today, NOW, "Asia/Pyongyang", 0, 600) == NOW
+    # a timestamp is kept as it is; no date at all: first seen, minus the rank
+    exact = parse_date("2026-11-20T08:15:00Z", [], "UTC", NOW)
+    assert exact is not None
+    assert publication_instant(exact, NOW, "UTC", 5, 600) == exact.value
+    assert publication_instant(None, NOW, "UTC", 2, 600) == NOW - timedelta(seconds=2)
+    # never pushed into the previous day
+    just_after_midnight = datetime(2026, 11, 25, 15, 0, 5, tzinfo=UTC)  # 00:00:05 KST
+    today2 = parse_date("2026.11.26", ["%Y.%m.%d"], "Asia/Pyongyang", just_after_midnight)
+    got = publication_instant(today2, just_after_midnight, "Asia/Pyongyang", 100, 600)
+    assert got == datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
