@@ -204,7 +204,10 @@ def parse_xml(text: str, url: str) -> tuple[etree._Element, tuple[str, ...]]:
         problems.append(f"not well-formed ({e.msg})")
         repaired = _outside_opaque(text, lambda s: _quote_attributes(s, problems))
         parser = _parser(recover=True)
-        root = etree.fromstring(repaired.encode("utf-8"), parser, base_url=url)
+        try:
+            root = etree.fromstring(repaired.encode("utf-8"), parser, base_url=url)
+        except etree.XMLSyntaxError:
+            root = None
         if root is None:
             raise NotAFeed(url, f"not XML and not recoverable ({e.msg})") from e
         if len(parser.error_log):
