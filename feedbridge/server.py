@@ -657,8 +657,14 @@ class HttpServer:
         self._thread.start()
 
     def stop(self, timeout: float = 5.0) -> None:
-        self._server.close()
+        """Closes every socket from inside the server's own loop (closing them from another
+        thread would pull them out from under its ``select``), so the loop ends."""
+        from waitress import wasyncore
+
+        server: Any = self._server
+        server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
         self._thread.join(timeout)
+        server.task_dispatcher.shutdown(timeout=timeout)
 
 
 def token_from_env(env: Mapping[str, str] = os.environ) -> str | None:
