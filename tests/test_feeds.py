@@ -79,7 +79,8 @@ ATOM = b"""<?xml version="1.0" encoding="utf-8"?>
     <author><name>Lena Ostrov</name></author>
     <category term="survey" label="Survey"/>
     <summary>Plain &lt; summary</summary>
-    <content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml"><p>Xhtml <em>body</em></p></div></content>
+    <content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml"><p>Xhtml <em>body</em></p>
+    </div></content>
   </entry>
   <entry>
     <title>Only updated</title><id>http://feeds.example/blog/posts/43.html</id>
@@ -327,7 +328,8 @@ def _serve_site(server: FaultServer) -> dict[str, list[str]]:
         )
         atom_entries.append(
             f"<entry><title>{title}</title><id>tag:x,2026:{n}</id>"
-            f"<link rel='alternate' href='{link}'/><updated>2026-11-{10 + n:02d}T08:00:00Z</updated>"
+            f"<link rel='alternate' href='{link}'/>"
+            f"<updated>2026-11-{10 + n:02d}T08:00:00Z</updated>"
             f"<author><name>Desk {n}</name></author><summary>{teaser}</summary></entry>"
         )
         json_items.append(
