@@ -7,8 +7,11 @@ Policy:
   stay as they were, the source is marked degraded with the precise reason.
 - An article that cannot be fetched for a transient reason is skipped this run (counted, logged)
   and the listing's HTTP validators are not saved, so the next run sees the item again.
-- An article that is gone (404/410) or whose body selector finds nothing falls back to the
-  listing's summary, and the entry is marked so (``method = "listing"``).
+- An article that is gone (404/410), refused for good (over ``max_body_bytes``, or its URL or
+  a redirect leads to a host or address the source may not reach) or whose body selector
+  finds nothing falls back to the listing's summary, and the entry is marked so
+  (``method = "listing"``): retrying would fail the same way every run and keep the listing
+  from ever answering 304.
 - Files are rewritten only when an entry was added or changed (or a file is missing).
 """
 
@@ -29,6 +32,8 @@ from feedbridge.errors import (
     ExtractError,
     FeedbridgeError,
     FetchError,
+    ResponseTooLarge,
+    UnsafeURLError,
 )
 from feedbridge.extract import extract_article
 from feedbridge.model import (
@@ -61,6 +66,9 @@ from feedbridge.store import SQLiteStore
 log = logging.getLogger(__name__)
 
 GONE_STATUSES = (404, 410)
+#: article fetch failures that would repeat on every run (see the policy above)
+PERMANENT = (ResponseTooLarge, UnsafeURLError)
+ERROR_KINDS = ("blocked", "drift", "fetch", "extract", "store", "publish")
 
 
 class Session(Protocol):
@@ -90,6 +98,7 @@ class _Run:
     errors: int = 0
     validators: dict[str, Validators] = field(default_factory=dict)
     hold_validators: set[str] = field(default_factory=set)
+    stale_feed: bool = False
 
 
 def refresh_source(
@@ -109,7 +118,10 @@ def refresh_source(
         generic = _generic_extractor(source)
     state = store.state(source.id)
     session = client.session(source)
-    run = _Run(source, settings, store, session, now, first_run=store.count(source.id) == 0)
+    stored = store.count(source.id)
+    run = _Run(source, settings, store, session, now, first_run=stored == 0)
+    # entries saved by a run that died before publishing: publish them now
+    run.stale_feed = stored != state.entry_count
     try:
         result = _refresh(run, generic)
     except FeedbridgeError as e:
@@ -154,11 +166,14 @@ def _refresh(run: _Run, generic: Callable[[str, str], str | None] | None) -> Ref
     entries += _recheck_entries(run, keyed, known, generic)
     counts = run.store.save_entries(entries, run.now)
     run.store.touch(source.id, [k for k in keyed if k in known], run.now)
-    run.store.delete(source.id, [e.key for e in run.store.entries(source.id) if e.is_notice])
+    # a recovered source drops its notice entry, and the feed must drop it too
+    notices = list(run.store.known(source.id, [f"notice:{k}" for k in ERROR_KINDS]))
+    removed = run.store.delete(source.id, notices) if notices else 0
     run.store.save_validators(
         {u: v for u, v in run.validators.items() if u not in run.hold_validators}
     )
-    published = _publish(run, changed=counts.new + counts.updated > 0)
+    changed = counts.new + counts.updated + removed > 0 or run.stale_feed
+    published = _publish(run, changed=changed)
     return RefreshResult(
         source.id,
         new=counts.new,
@@ -389,12 +404,12 @@ def _article_for(
     except BlockedError:
         raise
     except FetchError as e:
-        if e.status in GONE_STATUSES:
+        if e.status in GONE_STATUSES or isinstance(e, PERMANENT):
             log.warning(
-                "%s: %s: article gone (%s); using the listing summary",
+                "%s: %s: article unusable (%s); using the listing summary",
                 source.id,
                 item.url,
-                e.status,
+                e.status if e.status in GONE_STATUSES else e.reason,
             )
             run.errors += 1
             return _from_listing(item)
