@@ -108,7 +108,7 @@ def _next_url(doc: html.HtmlElement, base: str, pag: Pagination | None) -> str |
         return None
     if pag.kind == "rel_next":
         for el in doc.xpath("//link[@rel='next'][@href] | //a[@rel='next'][@href]"):
-            return urljoin(base, el.get("href"))
+            return urljoin(base, str(el.get("href")))
         return None
     if pag.kind == "selector" and pag.next_selector is not None:
         for el in rules.select(pag.next_selector, doc):

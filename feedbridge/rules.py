@@ -154,12 +154,20 @@ def apply_regex(pattern: str | None, value: str) -> str | None:
     return m.group(1) if m.re.groups else m.group(0)
 
 
+def attr(el: etree._Element, name: str) -> str | None:
+    """An attribute's value, or None when it is missing or empty."""
+    value = el.get(name)
+    return str(value) if value else None
+
+
 def first_link(el: html.HtmlElement, attribute: str = "href") -> str | None:
-    if el.get(attribute):
-        return el.get(attribute)
+    found = attr(el, attribute)
+    if found:
+        return found
     for a in el.iter("a"):
-        if a.get(attribute):
-            return a.get(attribute)
+        found = attr(a, attribute)
+        if found:
+            return found
     return None
 
 
@@ -167,14 +175,15 @@ def image_src(el: html.HtmlElement) -> str | None:
     """The real image of an <img> (or the first inside ``el``), lazy-loading attributes first."""
     img = el if el.tag == "img" else next(el.iter("img"), None)
     if img is None:
-        return el.get("src") or el.get("content")
-    for attr in LAZY_SRC_ATTRS:
-        if img.get(attr):
-            return img.get(attr)
-    for attr in LAZY_SRCSET_ATTRS:
-        if img.get(attr):
-            return best_srcset(img.get(attr, ""))
-    return img.get("src")
+        return attr(el, "src") or attr(el, "content")
+    for name in LAZY_SRC_ATTRS:
+        if attr(img, name):
+            return attr(img, name)
+    for name in LAZY_SRCSET_ATTRS:
+        srcset = attr(img, name)
+        if srcset:
+            return best_srcset(srcset)
+    return attr(img, "src")
 
 
 def best_srcset(srcset: str) -> str | None:
@@ -220,7 +229,7 @@ def values(rule: Rule, context: html.HtmlElement, field: str, base_url: str) -> 
 
 def _take(rule: Rule, el: html.HtmlElement, field: str) -> str | None:
     if rule.attribute is not None:
-        return el.get(rule.attribute)
+        return attr(el, rule.attribute)
     if rule.take == "text" and field == "link":
         return first_link(el)
     if rule.take == "text" and field == "image":
