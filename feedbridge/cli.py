@@ -66,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--once",
         action="store_true",
-        help="refresh once and exit (the default without a scheduler)",
+        help="refresh once and exit (required: the scheduled service is `feedbridge serve`)",
     )
     run.add_argument("sources", nargs="*", metavar="SOURCE", help="source ids (default: all)")
     run.add_argument(
@@ -147,6 +147,13 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    if not args.once:
+        print(
+            "feedbridge run: add --once to refresh now and exit; "
+            "`feedbridge serve` refreshes on a schedule",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
     config = load(args)
     results = run_sources(config, args.sources or None, workers=args.workers)
     for r in results:
