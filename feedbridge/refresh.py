@@ -405,12 +405,8 @@ def _article_for(
         raise
     except FetchError as e:
         if e.status in GONE_STATUSES or isinstance(e, PERMANENT):
-            log.warning(
-                "%s: %s: article unusable (%s); using the listing summary",
-                source.id,
-                item.url,
-                e.status if e.status in GONE_STATUSES else e.reason,
-            )
+            what = f"gone ({e.status})" if e.status in GONE_STATUSES else f"unusable ({e.reason})"
+            log.warning("%s: %s: article %s; using the listing summary", source.id, item.url, what)
             run.errors += 1
             return _from_listing(item)
         log.warning(

@@ -1,0 +1,606 @@
+"""Whole refreshes under faults (issue #4): one case per fault, each asserting what happened —
+retried, capped, reported, nothing lost, other sources unaffected, the last good feed
+byte-identical and the store unchanged.
+
+Faults a site can switch on (down, bot check, 403, login wall, markup drift, latency, robots)
+run against the fixture sites of ``feedbridge.samplesite``; faults that live at the socket
+(connection resets, slow drip, 20 MB, truncated bodies, redirects, wrong charsets, 429) run
+against ``SiteFaultServer``: the same generated site behind ``tests/faultserver.py``, with
+single paths replaced by scripted misbehaviour.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from email.utils import formatdate
+from pathlib import Path
+from typing import Any
+
+import feedparser
+import pytest
+from faultserver import FaultServer, Logged, Reply
+from feedcheck import check_atom, check_json_feed, check_rss
+
+from feedbridge.cli import run_sources
+from feedbridge.config import load_config, rebase_origins
+from feedbridge.fetch import HttpClient
+from feedbridge.model import Config, Entry, RefreshResult
+from feedbridge.refresh import refresh_source
+from feedbridge.samplesite import (
+    GenericSite,
+    Request,
+    RunningServer,
+    Site,
+    origins_map,
+    serve,
+)
+from feedbridge.store import SQLiteStore
+
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+SHIPPED = ROOT / "config" / "feedbridge.yaml"
+GAZETTE = "https://gazette.example"
+SID = "harbor-gazette"
+FAST = 0.005
+PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
+
+
+@pytest.fixture(autouse=True)
+def _no_env_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in PROXY_VARS:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# Config and runs
+# ---------------------------------------------------------------------------------------------
+
+
+def readme_source_yaml() -> str:
+    """The README's example source (the generic site's config), exactly as documented."""
+    m = re.search(r"A minimal source:\n\n```yaml\n(.*?)```", README.read_text("utf-8"), re.S)
+    assert m, "README lost its example source"
+    return m.group(1)
+
+
+def configure(
+    cfg: Config,
+    tmp: Path,
+    *,
+    settings: dict[str, Any] | None = None,
+    http: dict[str, Any] | None = None,
+    expect: dict[str, Any] | None = None,
+    pagination: dict[str, Any] | None = None,
+) -> Config:
+    """Output into ``tmp``; fast politeness unless ``http`` says otherwise; overrides."""
+    policy = {"min_delay": FAST, "max_concurrency": 4, **(http or {})}
+    sources = []
+    for s in cfg.sources:
+        s = replace(s, http=replace(s.http, **policy))
+        if expect:
+            s = replace(s, expect=replace(s.expect, **expect))
+        if pagination and s.listing.pagination is not None:
+            pag = replace(s.listing.pagination, **pagination)
+            s = replace(s, listing=replace(s.listing, pagination=pag))
+        sources.append(s)
+    values = {"output_dir": tmp / "feeds", "state_db": tmp / "state" / "fb.sqlite", "retries": 2}
+    values.update(settings or {})
+    return replace(cfg, sources=tuple(sources), settings=replace(cfg.settings, **values))
+
+
+def gazette_config(origin: str, tmp: Path, *, allow_private: bool = True, **kw: Any) -> Config:
+    path = tmp / "gazette.yaml"
+    path.write_text(readme_source_yaml(), encoding="utf-8")
+    cfg = rebase_origins(load_config(path), {GAZETTE: origin}, allow_private=allow_private)
+    return configure(cfg, tmp, **kw)
+
+
+def shipped_config(servers: dict[str, RunningServer], tmp: Path, **kw: Any) -> Config:
+    return configure(rebase_origins(load_config(SHIPPED), origins_map(servers)), tmp, **kw)
+
+
+def make_client(cfg: Config) -> HttpClient:
+    """Retries back off in milliseconds (the timing itself is tested in test_fetch)."""
+    return HttpClient(cfg.settings, backoff_base=0.01, rng=random.Random(4))
+
+
+def refresh(cfg: Config, source_id: str = SID, client: HttpClient | None = None) -> RefreshResult:
+    own = client is None
+    client = client or make_client(cfg)
+    try:
+        with SQLiteStore(cfg.settings.state_db) as store:
+            return refresh_source(cfg.source(source_id), cfg.settings, client, store)
+    finally:
+        if own:
+            client.close()
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What a failed run must not change: feed bytes and mtimes, stored entries, validators."""
+
+    files: dict[str, tuple[bytes, int]]
+    entries: list[Entry]
+
+    def unchanged(self, cfg: Config, source_id: str = SID) -> bool:
+        return snapshot(cfg, source_id) == self
+
+
+def snapshot(cfg: Config, source_id: str = SID) -> Snapshot:
+    out = cfg.settings.output_dir
+    files = {
+        p.name: (p.read_bytes(), p.stat().st_mtime_ns)
+        for p in sorted(out.glob(f"{source_id}.*"))
+        if not p.name.startswith(".")
+    }
+    with SQLiteStore(cfg.settings.state_db) as store:
+        return Snapshot(files, store.entries(source_id))
+
+
+def stored(cfg: Config, source_id: str = SID) -> list[Entry]:
+    with SQLiteStore(cfg.settings.state_db) as store:
+        return store.entries(source_id)
+
+
+def state_of(cfg: Config, source_id: str = SID) -> Any:
+    with SQLiteStore(cfg.settings.state_db) as store:
+        return store.state(source_id)
+
+
+def feed_links(cfg: Config, source_id: str = SID) -> list[str]:
+    data = (cfg.settings.output_dir / f"{source_id}.atom").read_bytes()
+    return [e.link for e in feedparser.parse(data).entries]
+
+
+def check_feeds(cfg: Config, source_id: str = SID) -> None:
+    checkers = {"atom": check_atom, "rss": check_rss, "json": check_json_feed}
+    for fmt in cfg.settings.formats:
+        data = (cfg.settings.output_dir / f"{source_id}.{fmt}").read_bytes()
+        assert checkers[fmt](data) == [], (source_id, fmt)
+
+
+def truth_urls(site: Site, origin: str) -> set[str]:
+    return {a.url(origin) for a in site.listed()}
+
+
+# ---------------------------------------------------------------------------------------------
+# A fixture site behind the fault server: scripted faults on single paths
+# ---------------------------------------------------------------------------------------------
+
+
+class SiteFaultServer(FaultServer):
+    """``FaultServer`` whose unrouted paths are answered by a generated ``Site``; ``route``
+    a path to make it misbehave. Also works as an HTTP proxy (absolute request targets)."""
+
+    def __init__(self, site: Site) -> None:
+        super().__init__()
+        self.site = site
+
+    def _record(self, entry: Logged) -> Reply:
+        with self._lock:
+            self.log.append(entry)
+            handler = self._routes.get(entry.path) or self._routes.get(entry.path.split("?")[0])
+        return handler(entry) if handler else site_reply(self.site, entry)
+
+    def hits(self, path: str) -> int:
+        return len(self.requests(path))
+
+
+def site_reply(site: Site, entry: Logged) -> Reply:
+    """The site's own answer to a logged request."""
+    path, _, query = entry.path.partition("?")
+    headers = {k.lower(): v for k, v in entry.headers.items()}
+    req = Request(entry.method, path, query, headers, entry.body, f"http://{entry.host}")
+    resp = site.handle(req)
+    return Reply(resp.status, resp.body, dict(resp.headers), content_type=None)
+
+
+def then(first: list[Reply], site: Site) -> Callable[[Logged], Reply]:
+    """A route that misbehaves ``len(first)`` times, then answers like the site."""
+    left = list(first)
+    lock = threading.Lock()
+
+    def handler(entry: Logged) -> Reply:
+        with lock:
+            if left:
+                return left.pop(0)
+        return site_reply(site, entry)
+
+    return handler
+
+
+@pytest.fixture
+def fsite(tmp_path: Path) -> Iterator[tuple[SiteFaultServer, Config]]:
+    """A generic site (24 articles) behind the fault server, refreshed once (the last good
+    feed); tests then publish 3 articles and break something."""
+    site = GenericSite(seed=11, count=24)
+    with SiteFaultServer(site) as server:
+        cfg = gazette_config(server.url("").rstrip("/"), tmp_path)
+        first = refresh(cfg)
+        assert first.ok and first.new == 20, first  # two listing pages of ten
+        server.log.clear()
+        yield server, cfg
+
+
+def article_path(server: SiteFaultServer, n: int = 0) -> str:
+    """The path of the n-th newest listed article."""
+    return server.site.listed()[n].path
+
+
+# ---------------------------------------------------------------------------------------------
+# Fixture sites whose switches break them
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def gazette(tmp_path: Path) -> Iterator[tuple[RunningServer, Config]]:
+    with serve(GenericSite(seed=5, count=24)) as server:
+        cfg = gazette_config(server.url, tmp_path)
+        first = refresh(cfg)
+        assert first.ok and first.new == 20, first
+        server.clear_log()
+        yield server, cfg
+
+
+def assert_untouched(cfg: Config, before: Snapshot, result: RefreshResult, kind: str) -> None:
+    """A failed run: reported as ``kind``, and feed files and store exactly as they were."""
+    assert not result.ok and result.error_kind == kind, result
+    assert before.unchanged(cfg)
+    state = state_of(cfg)
+    assert state.consecutive_failures >= 1
+    assert state.last_error and state.last_error.startswith(f"{kind}: ")
+    assert state.status == ("degraded" if kind in ("blocked", "drift") else "failing")
+
+
+def test_added_latency_is_waited_out_and_nothing_is_missed(
+    gazette: tuple[RunningServer, Config],
+) -> None:
+    server, cfg = gazette
+    site: Site = server.site
+    new = site.publish(3)
+    site.latency = 0.15
+    result = refresh(cfg)
+    assert result.ok and (result.new, result.errors) == (3, 0), result
+    assert {a.url(server.url) for a in new} <= set(feed_links(cfg))
+    assert min(r.end - r.start for r in server.requests()) >= 0.15
+
+
+def test_latency_beyond_the_read_timeout_is_retried_then_reported(
+    fsite: tuple[SiteFaultServer, Config],
+) -> None:
+    server, cfg0 = fsite
+    cfg = replace(cfg0, settings=replace(cfg0.settings, read_timeout=0.2, retries=1))
+    before = snapshot(cfg)
+    server.site.publish(2)
+    server.route("/news/", lambda e: replace(site_reply(server.site, e), delay=0.6))
+    result = refresh(cfg)
+    assert_untouched(cfg, before, result, "fetch")
+    assert "timed out" in (result.reason or "").lower(), result.reason
+    assert server.hits("/news/") == 2  # 1 + 1 retry, logged by the server on arrival
+    server.route("/news/", lambda e: site_reply(server.site, e))
+    again = refresh(cfg0)
+    assert again.ok and again.new == 2
+
+
+def test_server_errors_fail_one_source_and_spare_the_others(tmp_path: Path) -> None:
+    with serve(GenericSite(seed=5, count=24)) as bad, serve(GenericSite(seed=6, count=24)) as ok:
+        path = tmp_path / "two.yaml"
+        text = readme_source_yaml()
+        twin = text.replace("id: harbor-gazette", "id: harbor-mirror").replace(
+            GAZETTE, "https://mirror.example"
+        )
+        path.write_text(text + twin.split("sources:\n", 1)[1], encoding="utf-8")
+        mapping = {GAZETTE: bad.url, "https://mirror.example": ok.url}
+        cfg = configure(rebase_origins(load_config(path), mapping), tmp_path)
+        # run_sources makes its own client (backoff base 1 s): one retry keeps this quick
+        cfg = replace(cfg, settings=replace(cfg.settings, retries=1))
+        assert all(r.ok for r in run_sources(cfg, None))
+        before = snapshot(cfg)
+        mirror_before = set(feed_links(cfg, "harbor-mirror"))
+        bad.site.down = True
+        bad.site.publish(2)
+        fresh = ok.site.publish(2)
+        bad.clear_log()
+        results = {r.source_id: r for r in run_sources(cfg, None)}
+
+        assert_untouched(cfg, before, results[SID], "fetch")
+        assert "503" in (results[SID].reason or "")
+        # retried: robots.txt once (then allowed), the listing 1 + 1 retry; no article
+        assert [(r.path, r.status) for r in bad.requests(kind="listing")] == [("/news/", 503)] * 2
+        assert bad.requests(kind="article") == []
+        other = results["harbor-mirror"]
+        assert other.ok and other.new == 2, other
+        assert set(feed_links(cfg, "harbor-mirror")) == mirror_before | {
+            a.url(ok.url) for a in fresh
+        }
+
+        bad.site.down = False
+        [healed] = run_sources(cfg, [SID])
+        assert healed.ok and healed.new == 2
+        assert set(before_links(before)) <= set(feed_links(cfg))
+        assert state_of(cfg).status == "ok" and state_of(cfg).consecutive_failures == 0
+
+
+def before_links(before: Snapshot) -> list[str]:
+    return [e.link for e in feedparser.parse(before.files[f"{SID}.atom"][0]).entries]
+
+
+@pytest.mark.parametrize("form", ["seconds", "http-date"])
+def test_429_with_a_long_retry_after_sets_the_source_retry_after(
+    fsite: tuple[SiteFaultServer, Config], form: str
+) -> None:
+    server, cfg = fsite
+    before = snapshot(cfg)
+    now = datetime.now(UTC)
+    value = "3600" if form == "seconds" else formatdate(now.timestamp() + 3600, usegmt=True)
+    server.route("/news/", Reply(429, "slow down", {"Retry-After": value}))
+    result = refresh(cfg)
+    assert_untouched(cfg, before, result, "fetch")
+    assert server.hits("/news/") == 1  # not retried: the wait is longer than we would sleep
+    retry_after = state_of(cfg).retry_after
+    assert retry_after is not None
+    assert timedelta(minutes=58) < retry_after - now < timedelta(minutes=61)
+
+
+def test_429_with_a_short_retry_after_is_waited_then_retried(
+    fsite: tuple[SiteFaultServer, Config],
+) -> None:
+    server, cfg = fsite
+    new = server.site.publish(2)
+    server.route("/news/", then([Reply(429, "slow down", {"Retry-After": "1"})], server.site))
+    result = refresh(cfg)
+    assert result.ok and result.new == 2, result
+    first, second = server.requests("/news/")
+    assert second.time - first.time >= 0.95  # the server's own clock: it was honoured
+    assert {a.url(server.url("").rstrip("/")) for a in new} <= set(feed_links(cfg))
+    assert state_of(cfg).retry_after is None
+
+
+def test_connection_reset_on_an_article_is_retried(fsite: tuple[SiteFaultServer, Config]) -> None:
+    server, cfg = fsite
+    new = server.site.publish(3)
+    server.route(new[1].path, then([Reply(reset=True)], server.site))
+    result = refresh(cfg)
+    assert result.ok and (result.new, result.errors) == (3, 0), result
+    assert server.hits(new[1].path) == 2
+    assert new[1].url(server.url("").rstrip("/")) in feed_links(cfg)
+
+
+def test_connection_reset_every_time_on_the_listing_changes_nothing(
+    fsite: tuple[SiteFaultServer, Config],
+) -> None:
+    server, cfg = fsite
+    before = snapshot(cfg)
+    server.site.publish(2)
+    server.route("/news/", Reply(reset=True))
+    result = refresh(cfg)
+    assert_untouched(cfg, before, result, "fetch")
+    assert server.hits("/news/") == cfg.settings.retries + 1
+
+
+def test_slow_drip_article_is_cut_by_the_budget_and_fetched_next_run(
+    fsite: tuple[SiteFaultServer, Config],
+) -> None:
+    server, cfg0 = fsite
+    cfg = replace(cfg0, settings=replace(cfg0.settings, refresh_budget_seconds=1.5))
+    origin = server.url("").rstrip("/")
+    new = server.site.publish(3)
+    drip = Reply(body="<html><body>" + "x" * 5000, drip=0.05, drip_chunk=10)
+    server.route(new[0].path, drip)
+    result = refresh(cfg)
+    assert result.ok and (result.new, result.errors) == (2, 1), result
+    assert result.seconds < 1.5 + 5  # capped by the budget, not by the 25 s the drip wants
+    links = set(feed_links(cfg))
+    assert new[0].url(origin) not in links and {a.url(origin) for a in new[1:]} <= links
+    # the listing's validators were held back, so the next run sees the item again
+    server.route(new[0].path, lambda e: site_reply(server.site, e))
+    again = refresh(cfg0)
+    assert again.ok and again.new == 1, again
+    assert new[0].url(origin) in feed_links(cfg)
+
+
+@pytest.mark.parametrize("declared", [True, False])
+def test_20mb_article_is_capped_and_the_rest_is_kept(
+    fsite: tuple[SiteFaultServer, Config], declared: bool
+) -> None:
+    server, cfg = fsite
+    origin = server.url("").rstrip("/")
+    new = server.site.publish(3)
+    server.route(new[2].path, Reply(size=20_000_000, content_length=declared))
+    result = refresh(cfg)
+    assert result.ok and result.errors == 1, result
+    assert server.hits(new[2].path) == 1  # too large is not retried
+    assert set(feed_links(cfg)) >= {a.url(origin) for a in new}
+    # permanent: the entry falls back to the listing's summary, marked so ...
+    big = next(e for e in stored(cfg) if e.url == new[2].url(origin))
+    assert big.method == "listing" and big.title == new[2].title
+    check_feeds(cfg)
+    # ... and steady state is reached: no second 20 MB download, the listing answers 304
+    server.log.clear()
+    again = refresh(cfg)
+    assert again.ok and (again.new, again.errors) == (0, 0), again
+    sent = [(r.path, "If-None-Match" in r.headers) for r in server.requests()]
+    assert [s for s in sent if s[0] != "/robots.txt"] == [("/news/", True)]
+
+
+def test_article_truncated_mid_body_is_retried(fsite: tuple[SiteFaultServer, Config]) -> None:
+    server, cfg = fsite
+    origin = server.url("").rstrip("/")
+    new = server.site.publish(1)
+    page = site_reply(server.site, _fake_get(server, new[0].path)).body
+    assert isinstance(page, bytes)
+    cut = Reply(
+        body=page[: len(page) // 3],
+        headers={"Content-Length": str(len(page))},
+        content_length=False,
+    )
+    server.route(new[0].path, then([cut], server.site))
+    result = refresh(cfg)
+    assert result.ok and (result.new, result.errors) == (1, 0), result
+    assert server.hits(new[0].path) == 2
+    [entry] = [e for e in stored(cfg) if e.url == new[0].url(origin)]
+    assert new[0].paragraphs[-1][:40] in entry.content_html  # the whole body, not a third
+
+
+def test_truncated_listing_without_items_is_drift(fsite: tuple[SiteFaultServer, Config]) -> None:
+    server, cfg = fsite
+    before = snapshot(cfg)
+    server.site.publish(2)
+    page = site_reply(server.site, _fake_get(server, "/news/")).body
+    assert isinstance(page, bytes)
+    cut = page[: page.index(b'<article class="teaser"')]
+    server.route("/news/", Reply(body=cut, content_type="text/html; charset=ISO-8859-1"))
+    result = refresh(cfg)
+    assert_untouched(cfg, before, result, "drift")
+    assert "article.teaser" in (result.reason or "") and "/news/" in (result.reason or "")
+
+
+def _fake_get(server: SiteFaultServer, path: str) -> Logged:
+    host = f"127.0.0.1:{server.port}"
+    return Logged(0.0, "GET", path, host, 0, {"Host": host}, b"", path)
+
+
+def test_redirect_loop_on_the_listing_is_reported(fsite: tuple[SiteFaultServer, Config]) -> None:
+    server, cfg = fsite
+    before = snapshot(cfg)
+    server.route("/news/", Reply(302, headers={"Location": "/news/index.html"}))
+    server.route("/news/index.html", Reply(301, headers={"Location": "/news/"}))
+    result = refresh(cfg)
+    assert_untouched(cfg, before, result, "fetch")
+    assert "redirect loop" in (result.reason or "")
+    # each hop once: a loop is not retried
+    assert (server.hits("/news/"), server.hits("/news/index.html")) == (1, 1)
+
+
+def test_redirect_to_a_private_address_is_refused(tmp_path: Path) -> None:
+    """The site looks public (reached through the fault server acting as its proxy) and one
+    article redirects to localhost: refused before any request goes there."""
+    site = GenericSite(seed=12, count=12)
+    with SiteFaultServer(site) as server:
+        cfg = gazette_config(
+            "http://news.example",
+            tmp_path,
+            allow_private=False,
+            http={"proxy": server.url("").rstrip("/"), "allowed_hosts": ("localhost",)},
+        )
+        assert not cfg.source(SID).http.allow_private
+        server.route("/secret", Reply(body="internal"))
+        target = site.listed()[4]
+        server.route(
+            target.path, Reply(302, headers={"Location": server.url("/secret", "localhost")})
+        )
+        result = refresh(cfg)
+        assert result.ok and result.errors == 1, result
+        assert server.requests("/secret") == []
+        assert all(r.host == "news.example" for r in server.requests())
+        entries = {e.url: e for e in stored(cfg)}
+        assert {a.url("http://news.example") for a in site.listed()[:10]} <= set(entries)
+        # the refused article keeps what the listing said about it, marked so
+        assert entries[target.url("http://news.example")].method == "listing"
+        check_feeds(cfg)
+
+
+def test_wrong_declared_charset_publishes_valid_feeds(
+    fsite: tuple[SiteFaultServer, Config],
+) -> None:
+    """The site says UTF-8 and sends ISO-8859-1: nothing breaks, nothing is lost, feeds valid."""
+    server, cfg = fsite
+    origin = server.url("").rstrip("/")
+    new = server.site.publish(4)
+
+    def lie(entry: Logged) -> Reply:
+        reply = site_reply(server.site, entry)
+        reply.headers["Content-Type"] = "text/html; charset=UTF-8"
+        return reply
+
+    server.route("/news/", lie)
+    for a in new:
+        server.route(a.path, lie)
+    result = refresh(cfg)
+    assert result.ok and result.new == 4, result
+    check_feeds(cfg)
+    entries = {e.url: e for e in stored(cfg)}
+    for a in new:
+        entry = entries[a.url(origin)]
+        ascii_words = [w for w in a.paragraphs[0].split() if w.isascii() and w.isalpha()][:5]
+        assert all(w in entry.content_html for w in ascii_words)
+
+
+def test_bot_check_page_is_blocked_and_changes_nothing(
+    gazette: tuple[RunningServer, Config],
+) -> None:
+    server, cfg = gazette
+    before = snapshot(cfg)
+    server.site.publish(2)
+    server.site.bot_check = True
+    result = refresh(cfg)
+    assert_untouched(cfg, before, result, "blocked")
+    assert "bot" in (result.reason or "").lower() and "/news/" in (result.reason or "")
+    assert len(server.requests(kind="listing")) == 1  # a block is not retried
+
+
+def test_403_is_blocked_and_not_retried(gazette: tuple[RunningServer, Config]) -> None:
+    server, cfg = gazette
+    before = snapshot(cfg)
+    server.site.forbidden = True
+    result = refresh(cfg)
+    assert_untouched(cfg, before, result, "blocked")
+    assert "403" in (result.reason or "")
+    assert len(server.requests(kind="listing")) == 1
+
+
+def test_login_redirect_is_blocked_without_following_it(
+    gazette: tuple[RunningServer, Config],
+) -> None:
+    server, cfg = gazette
+    before = snapshot(cfg)
+    server.site.login_wall = True
+    result = refresh(cfg)
+    assert_untouched(cfg, before, result, "blocked")
+    assert "free-member-form" in (result.reason or "")
+    assert not any("free-member-form" in r.path for r in server.requests())
+
+
+def test_listing_markup_drift_names_selector_and_url_and_stores_nothing(
+    gazette: tuple[RunningServer, Config],
+) -> None:
+    server, cfg = gazette
+    before = snapshot(cfg)
+    server.site.publish(2)
+    server.site.listing_markup_changed = True
+    result = refresh(cfg)
+    assert_untouched(cfg, before, result, "drift")
+    reason = result.reason or ""
+    assert "'article.teaser'" in reason and f"{server.url}/news/" in reason, reason
+    assert "matched 0" in reason
+    assert server.requests(kind="article") == []
+
+
+def test_notice_entry_appears_once_and_goes_after_recovery(
+    gazette: tuple[RunningServer, Config],
+) -> None:
+    server, cfg0 = gazette
+    cfg = configure(cfg0, cfg0.settings.output_dir.parent, expect={"notice_entry": True})
+    good = set(feed_links(cfg))
+    server.site.listing_markup_changed = True
+    for _ in range(2):
+        result = refresh(cfg)
+        assert result.error_kind == "drift"
+        feed = feedparser.parse((cfg.settings.output_dir / f"{SID}.atom").read_bytes())
+        notices = [e for e in feed.entries if e.title.startswith("[feedbridge]")]
+        assert len(notices) == 1, [e.title for e in feed.entries]
+        assert "layout changed" in notices[0].title
+        assert good <= {e.link for e in feed.entries}  # nothing lost
+        check_feeds(cfg)
+    server.site.listing_markup_changed = False  # back as it was: the listing answers 304
+    result = refresh(cfg)
+    assert result.ok, result
+    assert set(feed_links(cfg)) == good
+    assert not any(e.is_notice for e in stored(cfg))
+    check_feeds(cfg)
