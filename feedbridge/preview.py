@@ -285,7 +285,7 @@ def _table(rows: list[dict[str, Any]], width: int) -> list[str]:
     ]
     if not rows or not cols:
         return ["(no items)"]
-    cells = [[str(i + 1)] + [_cell(r.get(c)) for c in cols] for i, r in enumerate(rows)]
+    cells = [[str(i + 1)] + [_cell(r.get(c), c) for c in cols] for i, r in enumerate(rows)]
     header = ["#", *cols]
     natural = [max(len(x[k]) for x in [header, *cells]) for k in range(len(header))]
     widths = _fit(natural, width - 2 * (len(header) - 1))
@@ -298,7 +298,9 @@ def _table(rows: list[dict[str, Any]], width: int) -> list[str]:
     return lines
 
 
-def _cell(value: Any) -> str:
+def _cell(value: Any, column: str = "") -> str:
+    if column == "date" and isinstance(value, str):
+        return value[:16].replace("T", " ")  # minutes are enough on screen; --json has it all
     if isinstance(value, list):
         return ", ".join(str(v) for v in value)
     return "" if value is None else " ".join(str(value).split())

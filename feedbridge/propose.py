@@ -28,7 +28,7 @@ from urllib.parse import urljoin, urlsplit
 from lxml import html
 
 from feedbridge import rules
-from feedbridge.model import Selector
+from feedbridge.model import ListingSpec, Rule, Selector
 from feedbridge.selectors import compile_selector
 
 #: Date patterns seen on listings, with the strptime format that reads the match.
@@ -85,6 +85,26 @@ class Proposal:
     same_host: float  # share of links on the page's host
     samples: tuple[Sample, ...]
 
+    def spec(self, url: str, max_items: int = 200) -> ListingSpec:
+        """The proposal as a ListingSpec, to parse the page with it (preview, tests)."""
+        fields = {
+            "title": Rule(_sel(self.title)),
+            "link": Rule(_sel(self.link)),
+        }
+        if self.date is not None:
+            fields["date"] = Rule(
+                _sel(self.date.css),
+                take="attribute" if self.date.attribute else "text",
+                attribute=self.date.attribute,
+                regex=self.date.regex,
+                formats=(self.date.format,) if self.date.format else (),
+            )
+        if self.summary:
+            fields["summary"] = Rule(_sel(self.summary))
+        return ListingSpec(
+            urls=(url,), items=Selector("css", self.items), fields=fields, max_items=max_items
+        )
+
     def config(self) -> dict[str, object]:
         """The ``listing`` keys this proposal stands for, ready to dump as YAML."""
         fields: dict[str, object] = {
@@ -105,6 +125,10 @@ class Proposal:
         if self.summary:
             fields["summary"] = {"css": self.summary, "take": "text"}
         return {"items": self.items, "fields": fields}
+
+
+def _sel(css: str | None) -> Selector | None:
+    return Selector("css", css) if css else None
 
 
 def propose(text: str, url: str, limit: int = 5) -> list[Proposal]:
@@ -236,14 +260,20 @@ def _item_selector(doc: html.HtmlElement, items: list[html.HtmlElement]) -> str 
         grand = parent.getparent()
         if grand is not None and grand.tag not in ("html",):
             candidates.append(f"{_step(grand)} > {_step(parent)} > {base}")
+    near: list[tuple[int, str]] = []
     for css in candidates:
         try:
             matched = compile_selector(Selector("css", css))(doc)
         except Exception:  # noqa: BLE001 - an odd class name; try the next candidate
             continue
-        if isinstance(matched, list) and {id(m) for m in matched} == wanted:
+        if not isinstance(matched, list):
+            continue
+        got = {id(m) for m in matched}
+        if got == wanted:
             return css
-    return None
+        if wanted <= got and len(got) <= 1.5 * len(wanted):
+            near.append((len(got), css))  # a header row or two more: they give no item
+    return min(near)[1] if near else None
 
 
 def _relative_css(item: html.HtmlElement, target: html.HtmlElement) -> str:
