@@ -202,7 +202,13 @@ def summary_line(r: RefreshResult) -> str:
 def cmd_demo(args: argparse.Namespace) -> int:
     from feedbridge.demo import run_demo
 
-    return run_demo(args, load_config(_config_path(args)))
+    path = _config_path(args)
+    if not path.exists():
+        raise ConfigError(
+            f"{path}: not found; run the demo from a feedbridge checkout (the shipped configs "
+            "are in config/) or name them with --config"
+        )
+    return run_demo(args, load_config(path))
 
 
 if __name__ == "__main__":  # pragma: no cover
