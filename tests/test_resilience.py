@@ -11,8 +11,11 @@ single paths replaced by scripted misbehaviour.
 
 from __future__ import annotations
 
+import os
 import random
 import re
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -33,6 +36,9 @@ from feedbridge.model import Config, Entry, RefreshResult
 from feedbridge.refresh import refresh_source
 from feedbridge.samplesite import (
     GenericSite,
+    KcnaSite,
+    KcnaWatchSite,
+    LoggedRequest,
     Request,
     RunningServer,
     Site,
@@ -604,3 +610,173 @@ def test_notice_entry_appears_once_and_goes_after_recovery(
     assert set(feed_links(cfg)) == good
     assert not any(e.is_notice for e in stored(cfg))
     check_feeds(cfg)
+
+
+# ---------------------------------------------------------------------------------------------
+# Request counting and politeness, measured by the fixture server
+# ---------------------------------------------------------------------------------------------
+
+
+def test_steady_state_costs_one_conditional_request_per_listing(tmp_path: Path) -> None:
+    """The shipped kcna.kp and kcnawatch.org configs, twice, nothing changed in between: the
+    second run sends one conditional GET per listing (answered 304), no POST for page 2, no
+    article, and (one client, robots.txt cached) nothing else."""
+    servers = {
+        "kcna": serve(KcnaSite(seed=9, count=40)),
+        "kcnawatch": serve(KcnaWatchSite(seed=9, count=25)),
+    }
+    try:
+        cfg = shipped_config(servers, tmp_path)
+        ids = [s.id for s in cfg.sources]
+        assert ids == ["kcna-latest", "kcna-kim-jong-un", "kcna-top", "kcnawatch"]
+        with make_client(cfg) as client, SQLiteStore(cfg.settings.state_db) as store:
+            first = [refresh_source(s, cfg.settings, client, store) for s in cfg.sources]
+            assert all(r.ok and r.new > 0 for r in first), first
+            sent_first = {n: len(s.requests()) for n, s in servers.items()}
+            for s in servers.values():
+                s.clear_log()
+            second = [refresh_source(s, cfg.settings, client, store) for s in cfg.sources]
+        assert [(r.ok, r.new, r.updated, r.errors, r.requests) for r in second] == [
+            (True, 0, 0, 0, 1)
+        ] * 4, second
+        kcna, watch = servers["kcna"], servers["kcnawatch"]
+        listings = [s.id for s in cfg.sources if s.id.startswith("kcna-")]
+        got = [(r.method, r.path, r.status, "if-none-match" in r.headers) for r in kcna.requests()]
+        assert len(got) == len(listings) == 3
+        assert all(g[0] == "GET" and g[2] == 304 and g[3] for g in got), got
+        got = [(r.method, r.path, r.status) for r in watch.requests()]
+        assert got == [("GET", "/newstream/", 304)]
+        # the first run paged kcna by POST (max_pages 3) and fetched every article once
+        assert sent_first["kcna"] > 3 and sent_first["kcnawatch"] > 10
+    finally:
+        for s in servers.values():
+            s.stop()
+
+
+def peak_in_flight(log: list[LoggedRequest], slack: float = 0.01) -> int:
+    """Most requests the server was handling at once; each interval is shortened by ``slack``
+    at its end (server and client share one process, so the server may note a request's end a
+    moment after the client has already started the next one)."""
+    events = sorted(
+        [(r.start, 1) for r in log] + [(max(r.start, r.end - slack), -1) for r in log],
+        key=lambda e: (e[0], e[1]),
+    )
+    peak = now = 0
+    for _, step in events:
+        now += step
+        peak = max(peak, now)
+    return peak
+
+
+def test_politeness_limits_hold_during_a_30_article_refresh(tmp_path: Path) -> None:
+    min_delay, limit = 0.05, 2
+    site = GenericSite(seed=8, count=30)
+    site.latency = 0.1  # long enough for requests to overlap if the client let them
+    with serve(site) as server:
+        cfg = gazette_config(
+            server.url,
+            tmp_path,
+            http={"min_delay": min_delay, "max_concurrency": limit},
+            pagination={"max_pages": 3},
+        )
+        result = refresh(cfg)
+        log = sorted(server.requests(), key=lambda r: r.start)
+    assert result.ok and result.new == 30, result
+    assert len([r for r in log if r.kind == "article"]) == 30
+    assert len([r for r in log if r.kind == "listing"]) == 3
+    gaps = [b.start - a.start for a, b in zip(log, log[1:], strict=False)]
+    assert min(gaps) >= min_delay - 0.01, sorted(gaps)[:3]
+    assert peak_in_flight(log) == limit  # reached, never exceeded
+
+
+def test_robots_disallowed_article_is_not_fetched_and_the_source_says_why(
+    gazette: tuple[RunningServer, Config],
+) -> None:
+    server, cfg = gazette
+    before = snapshot(cfg)
+    new = server.site.publish(3)
+    server.site.robots_disallow = [new[1].path]
+    result = refresh(cfg)  # a new client: robots.txt is read afresh
+    assert not any(r.path == new[1].path for r in server.requests())
+    assert_untouched(cfg, before, result, "blocked")
+    reason = result.reason or ""
+    assert "robots.txt" in reason and new[1].url(server.url) in reason, reason
+    assert "robots.txt" in (state_of(cfg).last_error or "")
+
+
+# ---------------------------------------------------------------------------------------------
+# Done when: a hostile site, the real command, one line per problem
+# ---------------------------------------------------------------------------------------------
+
+
+def write_yaml(tmp: Path, origins: dict[str, str], http: str) -> Path:
+    """A config file of README-example sources, one per id → placeholder origin."""
+    body = readme_source_yaml().split("sources:\n", 1)[1]
+    sources = "".join(
+        body.replace("id: harbor-gazette", f"id: {sid}").replace(GAZETTE, origin)
+        + f"    http: {http}\n"
+        for sid, origin in origins.items()
+    )
+    path = tmp / "feedbridge.yaml"
+    path.write_text(
+        f"settings:\n  output_dir: {tmp / 'feeds'}\n  state_db: {tmp / 'state.sqlite'}\n"
+        f"sources:\n{sources}",
+        encoding="utf-8",
+    )
+    return path
+
+
+def feedbridge_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("FEEDBRIDGE_CONFIG", None)
+    return subprocess.run(
+        [sys.executable, "-m", "feedbridge", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=ROOT,
+    )
+
+
+def test_hostile_sites_get_one_line_each_and_the_last_good_feeds_stay(tmp_path: Path) -> None:
+    min_delay = 0.05
+    with serve(GenericSite(seed=1, count=14)) as a, serve(GenericSite(seed=2, count=14)) as b:
+        path = write_yaml(
+            tmp_path,
+            {"checked": "https://a.example", "drifted": "https://b.example"},
+            f"{{min_delay: {min_delay}, max_concurrency: 2}}",
+        )
+        args = [
+            *("--config", str(path)),
+            *("--override-origin", f"https://a.example={a.url}"),
+            *("--override-origin", f"https://b.example={b.url}"),
+            *("run", "--once"),
+        ]
+        healthy = feedbridge_cli(*args)
+        assert healthy.returncode == 0, healthy.stderr
+        feeds = {p.name: p.read_bytes() for p in (tmp_path / "feeds").iterdir()}
+        assert len(feeds) == 6
+        a.site.publish(2)
+        b.site.publish(2)
+        a.site.bot_check = True
+        b.site.listing_markup_changed = True
+        hostile = feedbridge_cli(*args)
+        logs = {"checked": a.requests(), "drifted": b.requests()}
+
+    assert hostile.returncode == 1, hostile.stderr  # every source failed
+    lines = dict(line.split(": ", 1) for line in hostile.stdout.strip().splitlines())
+    assert set(lines) == {"checked", "drifted"}, hostile.stdout
+    assert lines["checked"].startswith("FAILED (blocked)")
+    assert f"{a.url}/news/" in lines["checked"] and "bot" in lines["checked"].lower()
+    assert lines["drifted"].startswith("FAILED (drift)")
+    assert f"{b.url}/news/" in lines["drifted"] and "'article.teaser'" in lines["drifted"]
+    assert "matched 0 elements" in lines["drifted"]
+    # the last good feeds, byte for byte
+    assert {p.name: p.read_bytes() for p in (tmp_path / "feeds").iterdir()} == feeds
+    # politeness over both runs, per host, from the servers' logs
+    for log in logs.values():
+        log = sorted(log, key=lambda r: r.start)
+        gaps = [y.start - x.start for x, y in zip(log, log[1:], strict=False)]
+        assert min(gaps) >= min_delay - 0.01
+        assert peak_in_flight(log) <= 2
