@@ -27,6 +27,7 @@ import argparse
 import json
 import shutil
 import textwrap
+from collections import Counter
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -98,6 +99,7 @@ class ArticlePreview:
     method: str  # selectors | generic | listing | error
     title: str | None = None
     published: str | None = None
+    author: str | None = None
     text: str = ""
     chars: int = 0
     note: str | None = None
@@ -146,9 +148,13 @@ def inspect_listing(
 
 
 def listing_warnings(source: Source, result: listing_mod.ListingResult) -> list[str]:
-    warnings = [f"date {d!r} did not parse" for d in result.unparsed_dates[:5]]
-    if len(result.unparsed_dates) > 5:
-        warnings.append(f"… and {len(result.unparsed_dates) - 5} more dates that did not parse")
+    bad = Counter(result.unparsed_dates)
+    warnings = [
+        f"date {d!r} did not parse" + (f" ({n} items)" if n > 1 else "")
+        for d, n in bad.most_common(5)
+    ]
+    if len(bad) > 5:
+        warnings.append(f"… and {len(bad) - 5} more date texts that did not parse")
     untitled = sum(1 for i in result.items if not i.title)
     if untitled:
         warnings.append(f"{untitled} of {len(result.items)} items have an empty title")
@@ -221,6 +227,7 @@ def inspect_article(source: Source, item: ListingItem, page: Page, now: datetime
         method=method,
         title=article.title or item.title,
         published=(article.published or item.published or now).isoformat(),
+        author=article.author or item.author,
         text=text,
         chars=len(text),
         note=note,
@@ -265,7 +272,7 @@ def render_text(report: Report, width: int, limit: int) -> str:
         out += _render_proposals(report)
     else:
         out.append(f"{report.matched} items matched ({report.kind} listing)")
-        out += _table(list(report.items[:limit]), width)
+        out += _table(list(report.items[:limit]), width, _origin(report.url))
         if len(report.items) > limit:
             out.append(f"… {len(report.items) - limit} more (use --limit)")
         out.append("coverage: " + "  ".join(f"{k} {v}" for k, v in report.coverage.items()))
@@ -277,7 +284,13 @@ def render_text(report: Report, width: int, limit: int) -> str:
     return "\n".join(out) + "\n"
 
 
-def _table(rows: list[dict[str, Any]], width: int) -> list[str]:
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _table(rows: list[dict[str, Any]], width: int, origin: str = "") -> list[str]:
+    """Items as a table that fits ``width``; links on the listing's origin shown as paths."""
     cols = [
         c
         for c in ("date", "title", "link", "author", "categories", "summary", "image")
@@ -285,7 +298,10 @@ def _table(rows: list[dict[str, Any]], width: int) -> list[str]:
     ]
     if not rows or not cols:
         return ["(no items)"]
-    cells = [[str(i + 1)] + [_cell(r.get(c), c) for c in cols] for i, r in enumerate(rows)]
+    cells = [
+        [str(i + 1)] + [_cell(_short(r.get(c), c, origin), c) for c in cols]
+        for i, r in enumerate(rows)
+    ]
     header = ["#", *cols]
     natural = [max(len(x[k]) for x in [header, *cells]) for k in range(len(header))]
     widths = _fit(natural, width - 2 * (len(header) - 1))
@@ -296,6 +312,12 @@ def _table(rows: list[dict[str, Any]], width: int) -> list[str]:
             "  ".join(_clip(c, w).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
         )
     return lines
+
+
+def _short(value: Any, column: str, origin: str) -> Any:
+    if column == "link" and origin and isinstance(value, str) and value.startswith(origin + "/"):
+        return value[len(origin) :]
+    return value
 
 
 def _cell(value: Any, column: str = "") -> str:
@@ -325,6 +347,8 @@ def _render_article(article: ArticlePreview, width: int) -> list[str]:
         out.append(f"  title: {article.title}")
     if article.published:
         out.append(f"  date: {article.published}")
+    if article.author:
+        out.append(f"  author: {article.author}")
     if article.note:
         out.append(f"  note: {article.note}")
     if article.text:
@@ -507,6 +531,19 @@ def _looks_like_feed(page: Page) -> bool:
     ) and b"<html" not in head
 
 
+def _private_host(url: str) -> bool:
+    """Whether ``url`` names a loopback or private address (the config must allow it)."""
+    import ipaddress
+
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return not ipaddress.ip_address(host).is_global
+    except ValueError:
+        return False
+
+
 def _proposals_report(source: Source, mode: str, page: Page) -> Report:
     proposals = propose(page.text, page.url)
     config = None
@@ -516,6 +553,8 @@ def _proposals_report(source: Source, mode: str, page: Page) -> Report:
             "title": "My site",
             "listing": {"url": page.url, **proposals[0].config()},
         }
+        if _private_host(page.url):
+            config["http"] = {"allow_private": True}
     return Report(
         mode,
         source.id,
