@@ -83,6 +83,27 @@ def body_from(doc: html.HtmlElement, spec: ArticleSpec, url: str) -> str:
     return sanitize_html("\n".join(parts))
 
 
+def without_removed(text: str, url: str, spec: ArticleSpec | None) -> str:
+    """The page with the configured ``remove`` elements dropped (for the generic extractor,
+    which then never sees what the source's config already knows is not content)."""
+    if spec is None or not spec.remove:
+        return text
+    doc = rules.parse_document(text, url)
+    for sel in spec.remove:
+        for el in rules.select(sel, doc):
+            _drop(el)
+    return str(etree.tostring(doc, encoding="unicode", method="html"))
+
+
+def strip_fragment(fragment: str, patterns: tuple[str, ...]) -> str:
+    """Apply the ``strip`` patterns to an HTML fragment (e.g. a generic extractor's output)."""
+    if not patterns or not fragment:
+        return fragment
+    root = html.fragment_fromstring(fragment, create_parent="div")
+    _strip_patterns(root, patterns)
+    return rules.inner_html(root)
+
+
 def _expr(selector: Selector | None) -> str:
     return selector.expr if selector else "(the element itself)"
 

@@ -6,7 +6,9 @@ Policy:
   (layout drift) aborts the run before anything is stored: stored entries and published feeds
   stay as they were, the source is marked degraded with the precise reason.
 - An article that cannot be fetched for a transient reason is skipped this run (counted, logged)
-  and the listing's HTTP validators are not saved, so the next run sees the item again.
+  and the listing's HTTP validators are not saved, so the next run sees the item again; a
+  paginated listing is then marked to be paged as far as on a first run (the skipped item
+  may sit on page 2, behind a page 1 that brings nothing new).
 - An article that is gone (404/410), refused for good (over ``max_body_bytes``, or its URL or
   a redirect leads to a host or address the source may not reach) or whose body selector
   finds nothing falls back to the listing's summary, and the entry is marked so
@@ -35,7 +37,7 @@ from feedbridge.errors import (
     ResponseTooLarge,
     UnsafeURLError,
 )
-from feedbridge.extract import extract_article
+from feedbridge.extract import extract_article, strip_fragment, without_removed
 from feedbridge.model import (
     Article,
     Entry,
@@ -98,6 +100,9 @@ class _Run:
     errors: int = 0
     validators: dict[str, Validators] = field(default_factory=dict)
     hold_validators: set[str] = field(default_factory=set)
+    # page URL (final, after redirects; page 2, 3 … too) → the configured listing URL whose
+    # validators an item found on that page must hold back
+    roots: dict[str, str] = field(default_factory=dict)
     stale_feed: bool = False
 
 
@@ -169,9 +174,10 @@ def _refresh(run: _Run, generic: Callable[[str, str], str | None] | None) -> Ref
     # a recovered source drops its notice entry, and the feed must drop it too
     notices = list(run.store.known(source.id, [f"notice:{k}" for k in ERROR_KINDS]))
     removed = run.store.delete(source.id, notices) if notices else 0
-    run.store.save_validators(
-        {u: v for u, v in run.validators.items() if u not in run.hold_validators}
-    )
+    saved = {u: v for u, v in run.validators.items() if u not in run.hold_validators}
+    for url in set(run.roots.values()):  # set or clear the "page it in full" mark
+        saved[_resume_key(url)] = Validators(etag="1" if url in run.hold_validators else None)
+    run.store.save_validators(saved)
     changed = counts.new + counts.updated + removed > 0 or run.stale_feed
     published = _publish(run, changed=changed)
     return RefreshResult(
@@ -199,11 +205,13 @@ def _collect_items(run: _Run) -> list[ListingItem]:
 def _collect_from(run: _Run, url: str) -> list[ListingItem]:
     """Items of one listing URL and, when paginated, its further pages."""
     spec = run.source.listing
-    page = run.session.get(url, validators=run.store.validators(url))
+    resume = run.store.validators(_resume_key(url)).etag is not None
+    page = run.session.get(url, validators=None if resume else run.store.validators(url))
     if page.not_modified:
         log.info("%s: %s not modified", run.source.id, url)
         return []
     run.validators[url] = page.validators
+    run.roots[page.url] = url
     result = _parse_listing(run, page)
     items = list(result.items)
     pag = spec.pagination
@@ -211,7 +219,7 @@ def _collect_from(run: _Run, url: str) -> list[ListingItem]:
         return items
     template_urls = listing_mod.template_urls(pag)
     for n in range(2, pag.max_pages + 1):
-        if not run.first_run and not _has_new(run, result.items):
+        if not run.first_run and not resume and not _has_new(run, result.items):
             break
         try:
             nxt = _next_page(run, result, page, template_urls, n)
@@ -228,11 +236,20 @@ def _collect_from(run: _Run, url: str) -> list[ListingItem]:
         if nxt is None:
             break
         page = nxt
+        run.roots[page.url] = url
         result = _parse_listing(run, page, required=False)
         if not result.items:
             break
         items.extend(result.items)
-    return items
+        if len(items) >= spec.max_items:  # max_items counts the whole listing, pages included
+            break
+    return items[: spec.max_items]
+
+
+def _resume_key(url: str) -> str:
+    """Where the mark "page this listing in full next run" is kept: a validators row under a
+    URL no request uses (the fragment is never sent)."""
+    return f"{url}#feedbridge-resume"
 
 
 def _next_page(
@@ -336,7 +353,7 @@ def _build_entries(
     entries = []
     for position, ((key, item), article) in enumerate(zip(fresh, articles, strict=True)):
         if article is None:
-            run.hold_validators.add(item.listing_url)
+            run.hold_validators.add(run.roots.get(item.listing_url, item.listing_url))
             continue
         entries.append(make_entry(run.source, run.settings, key, item, article, run.now, position))
     return entries
@@ -432,10 +449,11 @@ def _article_for(
         if spec is not None
         else Article(url=page.url)
     )
-    text = generic(page.text, page.url) if generic is not None else None
+    text = generic(without_removed(page.text, page.url, spec), page.url) if generic else None
     if text:
         log.info("%s: %s: body from the generic extractor", source.id, item.url)
-        return replace(base, content_html=sanitize_html(text), method="generic")
+        body = strip_fragment(text, spec.strip if spec else ())
+        return replace(base, content_html=sanitize_html(body), method="generic")
     log.info(
         "%s: %s: no body rule and no generic extractor; using the listing summary",
         source.id,

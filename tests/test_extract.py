@@ -171,3 +171,15 @@ def test_body_selector_matching_nothing_raises() -> None:
     spec = ArticleSpec(body=css("div.missing", take="html"))
     with pytest.raises(ExtractError, match="div.missing"):
         extract_article("<html><body><p>x</p></body></html>", "http://x/a", spec, "UTC", NOW)
+
+
+def test_remove_and_strip_also_apply_around_the_generic_extractor() -> None:
+    from feedbridge.extract import strip_fragment, without_removed
+
+    spec = ArticleSpec(remove=(Selector("css", ".more-from"),), strip=(r"\s*-0-\s*$",))
+    page = "<html><body><div class='more-from'>Teaser</div><p>Body</p></body></html>"
+    cleaned = without_removed(page, "http://x/a", spec)
+    assert "Teaser" not in cleaned and "<p>Body</p>" in cleaned
+    assert without_removed(page, "http://x/a", None) == page
+    out = strip_fragment("<p>Last words. -0-</p><p>-0-</p>", spec.strip)
+    assert out == "<p>Last words.</p>"
