@@ -780,3 +780,24 @@ def test_hostile_sites_get_one_line_each_and_the_last_good_feeds_stay(tmp_path: 
         gaps = [y.start - x.start for x, y in zip(log, log[1:], strict=False)]
         assert min(gaps) >= min_delay - 0.01
         assert peak_in_flight(log) <= 2
+
+
+def test_skipped_article_behind_a_redirected_listing_is_fetched_next_run(tmp_path: Path) -> None:
+    """The configured listing URL redirects; an article fails for good this run. The held-back
+    validators are those of the configured URL, so the next run is not a blind 304."""
+    site = GenericSite(seed=13, count=8)
+    with SiteFaultServer(site) as server:
+        origin = server.url("").rstrip("/")
+        cfg = gazette_config(origin, tmp_path)
+        src = cfg.source(SID)
+        listing = replace(src.listing, urls=(f"{origin}/latest",))
+        cfg = replace(cfg, sources=(replace(src, listing=listing),))
+        server.route("/latest", Reply(301, headers={"Location": "/news/"}))
+        victim = site.listed()[3]
+        server.route(victim.path, Reply(reset=True))
+        first = refresh(cfg)
+        assert first.ok and (first.new, first.errors) == (7, 1), first
+        server.route(victim.path, lambda e: site_reply(site, e))
+        second = refresh(cfg)
+        assert second.ok and second.new == 1, second
+        assert {e.url for e in stored(cfg)} == truth_urls(site, origin)
