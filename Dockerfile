@@ -15,7 +15,7 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONDONTWRITEBYTECODE=1
 WORKDIR /src
 RUN python3 -m venv /opt/feedbridge
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md LICENSE ./
 COPY feedbridge/ feedbridge/
 RUN /opt/feedbridge/bin/pip install --no-compile . \
  && /opt/feedbridge/bin/python -m compileall -q /opt/feedbridge/lib
