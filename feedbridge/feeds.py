@@ -26,7 +26,6 @@ import html as htmllib
 import json
 import logging
 import re
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,9 +36,9 @@ from urllib.parse import urljoin, urlsplit
 from lxml import etree
 
 from feedbridge.errors import ExtractError
-from feedbridge.listing import ListingResult
+from feedbridge.listing import ListingResult, gather
 from feedbridge.model import ListingItem, ListingSpec
-from feedbridge.normalize import canonical_url, clean_text, html_to_text, parse_date
+from feedbridge.normalize import clean_text, html_to_text, parse_date
 from feedbridge.pages import sniff_encoding
 
 log = logging.getLogger(__name__)
@@ -117,25 +116,13 @@ def parse_feed_listing(
         log.warning(
             "%s: malformed %s feed recovered: %s", url, feed.format, "; ".join(feed.problems)
         )
-    items: list[ListingItem] = []
-    coverage: Counter[str] = Counter()
-    seen: set[str] = set()
     rows = feed.rows[: spec.max_items]
-    for row in rows:
-        coverage.update(row.found)
-        item = row.item
-        if item is None:
-            continue
-        key = canonical_url(item.url)
-        if key in seen:
-            continue
-        seen.add(key)
-        items.append(item)
+    items, coverage = gather((row.item, row.found) for row in rows)
     return ListingResult(
         url=url,
-        items=tuple(items),
+        items=items,
         matched=len(rows),
-        coverage=dict(coverage),
+        coverage=coverage,
         unparsed_dates=feed.unparsed_dates,
     )
 

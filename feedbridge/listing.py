@@ -7,6 +7,7 @@ hidden inputs of a form to POST for the next page.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import urljoin, urlsplit
@@ -43,31 +44,37 @@ def parse_listing(text: str, url: str, spec: ListingSpec, tz: str, now: datetime
     """Items of one listing page, in page order, duplicates (same canonical URL) dropped."""
     doc = rules.parse_document(text, url)
     elements = rules.select(spec.items, doc) if spec.items is not None else []
-    items: list[ListingItem] = []
-    seen: set[str] = set()
-    coverage: Counter[str] = Counter()
-    unparsed: list[str] = []
-    for el in elements[: spec.max_items]:
-        item, found, bad_date = _item(el, url, spec, tz, now)
-        coverage.update(found)
-        if bad_date:
-            unparsed.append(bad_date)
-        if item is None:
-            continue
-        key = canonical_url(item.url)
-        if key in seen:
-            continue
-        seen.add(key)
-        items.append(item)
+    rows = [_item(el, url, spec, tz, now) for el in elements[: spec.max_items]]
+    items, coverage = gather((item, found) for item, found, _ in rows)
+    unparsed = [bad for _, _, bad in rows if bad]
     return ListingResult(
         url=url,
-        items=tuple(items),
+        items=items,
         matched=len(elements),
-        coverage=dict(coverage),
+        coverage=coverage,
         unparsed_dates=tuple(unparsed),
         next_url=_next_url(doc, url, spec.pagination),
         form=_form(doc, url, spec.pagination),
     )
+
+
+def gather(
+    rows: Iterable[tuple[ListingItem | None, Iterable[str]]],
+) -> tuple[tuple[ListingItem, ...], dict[str, int]]:
+    """Items in page order without repeats (same canonical URL), and how many rows had each
+    field. Shared by HTML and feed listings."""
+    items: list[ListingItem] = []
+    seen: set[str] = set()
+    coverage: Counter[str] = Counter()
+    for item, found in rows:
+        coverage.update(found)
+        if item is None:
+            continue
+        key = canonical_url(item.url)
+        if key not in seen:
+            seen.add(key)
+            items.append(item)
+    return tuple(items), dict(coverage)
 
 
 def _item(
