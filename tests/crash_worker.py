@@ -20,7 +20,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from feedbridge import cli, publish, refresh
+from feedbridge import cli, refresh
 from feedbridge.store import SQLiteStore
 
 
@@ -39,7 +39,7 @@ def arm(point: str) -> None:
                 die()
             return real_publish(run, changed)
 
-        refresh._publish = publish_then_die  # type: ignore[assignment]
+        refresh._publish = publish_then_die
     elif point == "between-files":
         real_replace: Callable[[Any, Any], None] = os.replace
         calls = [0]
@@ -50,7 +50,7 @@ def arm(point: str) -> None:
                 die()
             real_replace(src, dst)
 
-        publish.os.replace = replace_or_die  # type: ignore[assignment]
+        os.replace = replace_or_die  # type: ignore[assignment]  # publish uses os.replace
     elif point == "before-state":
         real_save = SQLiteStore.save_state
 
