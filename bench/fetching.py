@@ -52,7 +52,12 @@ def cold_backfill(quick: bool = False) -> Report:
         server.warm()
         work = Path(tmp)
         config = write_config(
-            work / "bench.yaml", server.origins, work, max_pages=pages, concurrency=conc
+            work / "bench.yaml",
+            server.origins,
+            work,
+            max_pages=pages,
+            max_items=count,
+            concurrency=conc,
         )
         run = refresh(config, workers=1)
         cycle = run.cycles[0]

@@ -38,7 +38,7 @@ _SOURCE = """\
         author: {{css: .byline, regex: 'By\\s+(.+)'}}
         image: img
       pagination: {{type: rel_next, max_pages: {max_pages}}}
-      max_items: 200
+      max_items: {max_items}
     article:
       title: h1
       date: {{css: time.published, attribute: datetime}}
@@ -58,10 +58,12 @@ def write_config(
     work: Path,
     *,
     max_pages: int = 2,
+    max_items: int = 200,
     concurrency: int = 4,
     min_delay: float = MIN_DELAY,
 ) -> Path:
-    """A config with one source per origin; feeds and state under ``work``."""
+    """A config with one source per origin; feeds and state under ``work``. ``max_items``
+    caps the items taken from a listing URL, pages included."""
     parts = [
         "settings:",
         f"  output_dir: {work / 'feeds'}",
@@ -76,6 +78,7 @@ def write_config(
                 n=n,
                 origin=origin,
                 max_pages=max_pages,
+                max_items=max_items,
                 min_delay=min_delay,
                 concurrency=concurrency,
             ).rstrip("\n")
