@@ -74,38 +74,75 @@ def _codec(label: str | bytes | None) -> str | None:
     return "cp1252" if codec in _AS_CP1252 else codec
 
 
-def sniff_encoding(content: bytes, content_type: str) -> str:
-    """The encoding of a text body: BOM → Content-Type charset → ``<meta>`` in the first 4 KB
-    → XML declaration → detection → utf-8."""
+def declared_encodings(content: bytes, content_type: str) -> list[str]:
+    """The encodings a body claims, strongest first: BOM → Content-Type charset → ``<meta>``
+    in the first 4 KB → XML declaration (known codecs only, no repeats)."""
     for bom, name in _BOMS:
         if content.startswith(bom):
-            return name
+            return [name]
     header = _HEADER_CHARSET.search(content_type)
     head = content[:4096]
     meta = _META_CHARSET.search(head)
     xml = _XML_ENCODING.search(head)
+    found: list[str] = []
     for label in (
         header.group(1) if header else None,
         meta.group(1) if meta else None,
         xml.group(1) if xml else None,
     ):
         codec = _codec(label)
-        if codec:
-            return codec
+        if codec and codec not in found:
+            found.append(codec)
+    return found
+
+
+def sniff_encoding(content: bytes, content_type: str) -> str:
+    """The encoding of a text body: the strongest declaration, else detection, else utf-8."""
+    declared = declared_encodings(content, content_type)
+    return declared[0] if declared else detect_encoding(content)
+
+
+def detect_encoding(content: bytes) -> str:
+    """charset-normalizer's guess on the first 64 KB (cut at a line end), else utf-8.
+
+    Short Western pages often fit several single-byte codecs equally well (cp1250, cp1252,
+    cp1257 all read "Café" without chaos); on such a tie cp1252 wins, the web's most common
+    single-byte encoding (the WHATWG default for Western locales), so "£" does not become "Ł".
+    """
     sample = content[:65536]
     if len(content) > len(sample) and b"\n" in sample:
         sample = sample[: sample.rindex(b"\n")]
-    best = charset_normalizer.from_bytes(sample).best()
-    return _codec(best.encoding if best else None) or "utf-8"
+    matches = list(charset_normalizer.from_bytes(sample))
+    if not matches:
+        return "utf-8"
+    least = min(m.chaos for m in matches)
+    tied = [m.encoding for m in matches if m.chaos == least]
+    if "cp1252" in tied:
+        return "cp1252"
+    return _codec(matches[0].encoding) or "utf-8"
 
 
 def decode_body(content: bytes, content_type: str) -> tuple[str, str | None]:
     """``(text, encoding)`` of a body; ``("", None)`` for bodies that are not text."""
     if not content or not is_text(content_type, content):
         return "", None
-    encoding = sniff_encoding(content, content_type)
-    text = content.decode(encoding, errors="replace")
+    text, encoding = _decode_declared(content, content_type)
+    if text is None:
+        encoding = detect_encoding(content)
+        text = content.decode(encoding, errors="replace")
     return (text[1:] if text.startswith("\ufeff") else text), encoding
+
+
+def _decode_declared(content: bytes, content_type: str) -> tuple[str | None, str]:
+    """The first declared encoding that decodes the body without errors. A site that declares
+    UTF-8 but sends Latin-1 falls through to the next declaration, then to detection; only
+    single-byte codecs that accept any byte (cp1252, latin-1…) never fail."""
+    for encoding in declared_encodings(content, content_type):
+        try:
+            return content.decode(encoding), encoding
+        except UnicodeDecodeError:
+            continue
+    return None, "utf-8"
 
 
 # -- pure: blocks -----------------------------------------------------------------------------

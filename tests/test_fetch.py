@@ -695,3 +695,15 @@ def test_backoff_has_full_jitter_within_exponential_bounds() -> None:
         delays = [backoff_delay(attempt, 0.5, rng) for _ in range(200)]
         assert all(0 <= d <= 0.5 * 2**attempt for d in delays)
         assert max(delays) > 0.5 * 2**attempt * 0.8 and min(delays) < 0.5 * 2**attempt * 0.2
+
+
+def test_declared_charset_that_does_not_decode_falls_back_to_detection() -> None:
+    body = "<html><body><h1>Café Müller reopens after £11m refit</h1></body></html>".encode(
+        "latin-1"
+    )
+    text, encoding = decode_body(body, "text/html; charset=UTF-8")
+    assert encoding == "cp1252"
+    assert "Café Müller reopens after £11m refit" in text
+    # a declaration that does decode is trusted
+    good = "<p>Пхеньян</p>".encode()
+    assert decode_body(good, "text/html; charset=utf-8") == ("<p>Пхеньян</p>", "utf-8")

@@ -527,8 +527,8 @@ def lying_about_charset(server: SiteFaultServer, paths: list[str]) -> None:
 def test_wrong_declared_charset_publishes_valid_feeds(
     fsite: tuple[SiteFaultServer, Config],
 ) -> None:
-    """Nothing breaks, nothing is lost, the feeds stay valid; the bytes that are not UTF-8
-    become U+FFFD (see the next test)."""
+    """Nothing breaks, nothing is lost, the feeds stay valid (the next test: and the text is
+    decoded right)."""
     server, cfg = fsite
     origin = server.url("").rstrip("/")
     new = server.site.publish(4)
@@ -543,11 +543,6 @@ def test_wrong_declared_charset_publishes_valid_feeds(
         assert all(w in entry.content_html for w in ascii_words)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pages.decode_body trusts a declared charset even when the bytes are not valid in "
-    "it: Latin-1 text declared UTF-8 is stored with U+FFFD (fix belongs in feedbridge/pages.py)",
-)
 def test_wrong_declared_charset_keeps_the_accents(fsite: tuple[SiteFaultServer, Config]) -> None:
     server, cfg = fsite
     origin = server.url("").rstrip("/")
