@@ -19,6 +19,7 @@ machinery). What we add ourselves we add with lxml.
 from __future__ import annotations
 
 import contextlib
+import functools
 import email.utils
 import json
 import logging
@@ -56,6 +57,10 @@ SUMMARY_CHARS = 300
 _BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 _STRAY_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+# An absolute URI of printable ASCII that quote() would leave as it is: no space, no stray %.
+_PLAIN_URI = re.compile(
+    r"[A-Za-z][A-Za-z0-9+.-]*:(?:[A-Za-z0-9!#$&'()*+,/:;=?@\[\]~._-]|%[0-9A-Fa-f]{2})*\Z"
+)
 _URI_SAFE = "!#$%&'()*+,/:;=?@[]~-._"
 _URN_SAFE = "()+,.:=@;$_!*'-"
 _EMAIL_WITH_NAME = re.compile(r"^([^\s@()<>]+@[^\s@()<>]+\.[^\s@()<>]+)(?:\s+\((.+)\))?$")
@@ -135,6 +140,8 @@ def to_uri(url: str) -> str:
 
     Idempotent on valid URIs, so the ids and links it makes never drift between runs.
     """
+    if _PLAIN_URI.match(url):  # the common case: nothing to encode (a third of render time)
+        return url
     url = _STRAY_PERCENT.sub("%25", clean_text(url).strip())
     parts = urlsplit(url)
     netloc = parts.netloc
@@ -169,6 +176,8 @@ def html_to_text(html: str, limit: int = SUMMARY_CHARS) -> str:
     html = clean_text(html)
     if not html.strip():
         return ""
+    if "<" not in html and "&" not in html:  # already plain text (stored summaries are)
+        return _truncate(_WS.sub(" ", html).strip(), limit)
     try:
         root = lxml.html.fragment_fromstring(html, create_parent="div")
     except (etree.ParserError, ValueError):
@@ -241,8 +250,15 @@ def rfc822(dt: datetime) -> str:
 def _prepare(meta: FeedMeta, entries: Sequence[Entry]) -> tuple[_Item, ...]:
     """Clean and normalize entries once for all formats; keep their order (newest first).
 
-    An entry whose id was already seen is dropped (a feed must not repeat an id) and logged.
+    Cached on (meta, entries), so the renderers of one ``publish`` share the work: preparing
+    was about 60 % of rendering three formats (bench scenario 5).
     """
+    return _prepare_once(meta, tuple(entries))
+
+
+@functools.lru_cache(maxsize=8)
+def _prepare_once(meta: FeedMeta, entries: tuple[Entry, ...]) -> tuple[_Item, ...]:
+    """An entry whose id was already seen is dropped (a feed must not repeat an id), logged."""
     items: list[_Item] = []
     seen: set[str] = set()
     for entry in entries:
