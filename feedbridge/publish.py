@@ -19,8 +19,8 @@ machinery). What we add ourselves we add with lxml.
 from __future__ import annotations
 
 import contextlib
-import functools
 import email.utils
+import functools
 import json
 import logging
 import os
