@@ -104,6 +104,7 @@ class _Run:
     # validators an item found on that page must hold back
     roots: dict[str, str] = field(default_factory=dict)
     stale_feed: bool = False
+    entry_count: int = 0  # entries in the store, kept up to date by the run
 
 
 def refresh_source(
@@ -127,6 +128,7 @@ def refresh_source(
     run = _Run(source, settings, store, session, now, first_run=stored == 0)
     # entries saved by a run that died before publishing: publish them now
     run.stale_feed = stored != state.entry_count
+    run.entry_count = stored
     try:
         result = _refresh(run, generic)
     except FeedbridgeError as e:
@@ -154,7 +156,7 @@ def refresh_source(
             last_error=None,
             status="ok",
             retry_after=None,
-            entry_count=store.count(source.id),
+            entry_count=run.entry_count,
         )
     )
     return replace(result, seconds=time.monotonic() - started, requests=session.requests_sent)
@@ -178,6 +180,7 @@ def _refresh(run: _Run, generic: Callable[[str, str], str | None] | None) -> Ref
     for url in set(run.roots.values()):  # set or clear the "page it in full" mark
         saved[_resume_key(url)] = Validators(etag="1" if url in run.hold_validators else None)
     run.store.save_validators(saved)
+    run.entry_count += counts.new - removed
     changed = counts.new + counts.updated + removed > 0 or run.stale_feed
     published = _publish(run, changed=changed)
     return RefreshResult(
