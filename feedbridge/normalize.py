@@ -33,7 +33,7 @@ def clean_text(value: str | None) -> str:
     """Plain text: entities decoded, control characters dropped, whitespace collapsed."""
     if not value:
         return ""
-    return _WS.sub(" ", _CONTROL.sub("", htmllib.unescape(value))).strip()
+    return " ".join(_CONTROL.sub("", htmllib.unescape(value)).split())
 
 
 def html_to_text(fragment: str) -> str:

@@ -130,7 +130,7 @@ def _joined_parts(el: etree._Element) -> str:
 
 
 def collapse(text: str) -> str:
-    return _WS.sub(" ", _CONTROL.sub("", text)).strip()
+    return " ".join(_CONTROL.sub("", text).split())
 
 
 def inner_html(el: etree._Element) -> str:
