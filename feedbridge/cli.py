@@ -173,7 +173,7 @@ def run_sources(config: Config, ids: Sequence[str] | None, workers: int = 4) -> 
         raise ConfigError(f"{config.path}: no source with id {', '.join(map(repr, unknown))}")
     sources = [config.source(i) for i in wanted]
     store = SQLiteStore(config.settings.state_db)
-    client = HttpClient(config.settings)
+    client = HttpClient(config.settings, robots_store=store)
     try:
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
             return list(

@@ -41,7 +41,7 @@ from feedbridge.errors import BlockedError, FetchError, ResponseTooLarge, Unsafe
 from feedbridge.model import HttpPolicy, Page, Settings, Source, Validators
 from feedbridge.pages import decode_body, detect_block, looks_like_login, mime_type
 from feedbridge.politeness import HostLimiters, backoff_delay, parse_retry_after
-from feedbridge.robots import RobotsCache
+from feedbridge.robots import RobotsBacking, RobotsCache
 
 log = logging.getLogger(__name__)
 
@@ -77,13 +77,16 @@ class HttpClient:
         max_retry_after: float = 300.0,
         robots_ttl: float = 3600.0,
         rng: random.Random | None = None,
+        robots_store: RobotsBacking | None = None,
     ) -> None:
         self.settings = settings
         self.user_agent = default_user_agent(settings)
         self.backoff_base = backoff_base
         self.max_retry_after = max_retry_after
         self.limiters = HostLimiters()
-        self.robots = RobotsCache(ttl=robots_ttl, error_ttl=min(600.0, robots_ttl))
+        self.robots = RobotsCache(
+            ttl=robots_ttl, error_ttl=min(600.0, robots_ttl), backing=robots_store
+        )
         self.rng = rng or random.Random()
         self._lock = threading.Lock()
         self._robots_warned: set[str] = set()

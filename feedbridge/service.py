@@ -142,7 +142,7 @@ class Service:
         self._lock = threading.Lock()
         self._config = config
         self._store = SQLiteStore(config.settings.state_db)
-        self._client = HttpClient(config.settings)
+        self._client = HttpClient(config.settings, robots_store=self._store)
         self._retired: list[object] = []  # stores/clients replaced by a reload, closed at exit
         self._states: dict[str, SourceState] = {s.source_id: s for s in self._store.states()}
         self.started = clock()
@@ -228,7 +228,7 @@ class Service:
                 self._states = {s.source_id: s for s in self._store.states()}
             if new.settings != old.settings:
                 self._retired.append(self._client)
-                self._client = HttpClient(new.settings)
+                self._client = HttpClient(new.settings, robots_store=self._store)
             self._config = new
             states = dict(self._states)
         new.settings.output_dir.mkdir(parents=True, exist_ok=True)

@@ -99,8 +99,18 @@ CREATE TABLE http_validators (
 CREATE INDEX entries_url ON entries (source_id, url, published DESC, first_seen DESC, key);
 """
 
+_V3_ROBOTS = """
+-- robots.txt answers, so that a `run --once` every few minutes does not ask for it each time
+CREATE TABLE robots (
+    origin     TEXT PRIMARY KEY,
+    fetched_at TEXT NOT NULL,
+    status     INTEGER NOT NULL,
+    body       TEXT NOT NULL
+);
+"""
+
 # Append only: never edit or reorder a released step.
-MIGRATIONS: tuple[Migration, ...] = (_V1_CORE, _V2_VALIDATORS_AND_URLS)
+MIGRATIONS: tuple[Migration, ...] = (_V1_CORE, _V2_VALIDATORS_AND_URLS, _V3_ROBOTS)
 
 _ENTRY_COLUMNS = (
     "source_id, key, entry_id, url, title, published, updated, content_html, summary, author,"
@@ -557,6 +567,27 @@ class SQLiteStore:
                     " last_modified = excluded.last_modified",
                     (url, v.etag, v.last_modified),
                 )
+
+    # -- robots.txt --------------------------------------------------------------------------
+
+    def robots(self, origin: str) -> tuple[datetime, int, str] | None:
+        """The stored robots.txt answer of ``origin``: (fetched at, status, body), or None."""
+        with self._guard(f"robots for {origin}"):
+            rows = self._query(
+                "SELECT fetched_at, status, body FROM robots WHERE origin = ?", (origin,)
+            )
+        if not rows:
+            return None
+        return text_to_dt(rows[0]["fetched_at"]), int(rows[0]["status"]), str(rows[0]["body"])
+
+    def save_robots(self, origin: str, fetched_at: datetime, status: int, body: str) -> None:
+        with self._write("save_robots") as conn:
+            conn.execute(
+                "INSERT INTO robots (origin, fetched_at, status, body) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (origin) DO UPDATE SET fetched_at = excluded.fetched_at,"
+                " status = excluded.status, body = excluded.body",
+                (origin, dt_to_text(fetched_at, "fetched_at"), status, body),
+            )
 
     # -- source state ------------------------------------------------------------------------
 

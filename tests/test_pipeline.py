@@ -277,3 +277,13 @@ def test_source_source_objects_are_frozen() -> None:
     src: Source = cfg.sources[0]
     with pytest.raises(AttributeError):
         src.id = "x"  # type: ignore[misc]
+
+
+def test_robots_txt_is_remembered_between_runs(gazette: RunningServer, tmp_path: Path) -> None:
+    """`run --once` from cron: the second process does not ask for robots.txt again."""
+    cfg = gazette_config(gazette, tmp_path)
+    run_sources(cfg, None)
+    assert [r.path for r in gazette.requests() if r.path == "/robots.txt"] == ["/robots.txt"]
+    gazette.clear_log()
+    run_sources(cfg, None)  # a new HttpClient, as in a new process
+    assert [(r.path, r.status) for r in gazette.requests()] == [("/news/", 304)]

@@ -621,3 +621,14 @@ END;
         s._conn.execute("INSERT INTO notes (text) VALUES ('later')")
         rows = s._conn.execute("SELECT text FROM note_log").fetchall()
         assert [tuple(r) for r in rows] == [("later",)]
+
+
+def test_robots_answers_roundtrip(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    with SQLiteStore(tmp_path / "r.sqlite") as store:
+        assert store.robots("http://a.example") is None
+        when = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+        store.save_robots("http://a.example", when, 200, "User-agent: *\nDisallow: /x\n")
+        store.save_robots("http://a.example", when, 200, "User-agent: *\nDisallow: /y\n")
+        assert store.robots("http://a.example") == (when, 200, "User-agent: *\nDisallow: /y\n")
