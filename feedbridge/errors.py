@@ -3,7 +3,8 @@
     FeedbridgeError
     ├── ConfigError            a config file is invalid (names file, line, key path)
     ├── FetchError             an HTTP exchange failed (names URL)
-    │   ├── BlockedError       403, login redirect, bot-check page, robots.txt disallow
+    │   ├── BlockedError       403, login redirect, bot-check page
+    │   │   └── RobotsDisallowed   robots.txt disallows the URL
     │   ├── ResponseTooLarge   body over the configured size cap
     │   └── UnsafeURLError     scheme/host/address not allowed for this source
     ├── ExtractError           a page could not be turned into items or an article
@@ -32,8 +33,9 @@ class ConfigError(FeedbridgeError):
 class FetchError(FeedbridgeError):
     """An HTTP request failed after its retries."""
 
-    def __init__(self, url: str, reason: str, status: int | None = None,
-                 retry_after: float | None = None) -> None:
+    def __init__(
+        self, url: str, reason: str, status: int | None = None, retry_after: float | None = None
+    ) -> None:
         self.url = url
         self.reason = reason
         self.status = status
@@ -43,6 +45,10 @@ class FetchError(FeedbridgeError):
 
 class BlockedError(FetchError):
     """The site refused us (403, login wall, bot check) or robots.txt disallows the URL."""
+
+
+class RobotsDisallowed(BlockedError):
+    """robots.txt disallows the URL for our user agent."""
 
 
 class ResponseTooLarge(FetchError):

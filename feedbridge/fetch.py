@@ -37,7 +37,13 @@ import requests
 import urllib3.exceptions
 
 from feedbridge import __version__
-from feedbridge.errors import BlockedError, FetchError, ResponseTooLarge, UnsafeURLError
+from feedbridge.errors import (
+    BlockedError,
+    FetchError,
+    ResponseTooLarge,
+    RobotsDisallowed,
+    UnsafeURLError,
+)
 from feedbridge.model import HttpPolicy, Page, Settings, Source, Validators
 from feedbridge.pages import decode_body, detect_block, looks_like_login, mime_type
 from feedbridge.politeness import HostLimiters, backoff_delay, parse_retry_after
@@ -300,7 +306,7 @@ class SourceSession:
                 key, self._policy.max_concurrency, min(delay, MAX_CRAWL_DELAY)
             )
         if not rules.allows(url, ua):
-            raise BlockedError(url, f"disallowed by robots.txt ({origin}/robots.txt)")
+            raise RobotsDisallowed(url, f"disallowed by robots.txt ({origin}/robots.txt)")
 
     def _fetch_robots(self, robots_url: str) -> tuple[int, str]:
         page = self._fetch("GET", robots_url, None, {}, None, for_robots=True)

@@ -35,6 +35,7 @@ from feedbridge.errors import (
     FeedbridgeError,
     FetchError,
     ResponseTooLarge,
+    RobotsDisallowed,
     UnsafeURLError,
 )
 from feedbridge.extract import extract_article, strip_fragment, without_removed
@@ -421,6 +422,11 @@ def _article_for(
     try:
         validators = run.store.validators(item.url) if recheck else None
         page = run.session.get(item.url, validators=validators, referer=item.listing_url)
+    except RobotsDisallowed as e:
+        # the site asks us not to fetch this one page: publish what its listing says
+        log.warning("%s: %s: %s; using the listing summary", source.id, item.url, e.reason)
+        run.errors += 1
+        return _from_listing(item)
     except BlockedError:
         raise
     except FetchError as e:

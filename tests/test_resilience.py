@@ -11,6 +11,7 @@ single paths replaced by scripted misbehaviour.
 
 from __future__ import annotations
 
+import logging
 import os
 import random
 import re
@@ -706,18 +707,36 @@ def test_politeness_limits_hold_during_a_30_article_refresh(tmp_path: Path) -> N
     assert peak_in_flight(log) == limit  # reached, never exceeded
 
 
-def test_robots_disallowed_article_is_not_fetched_and_the_source_says_why(
+def test_robots_disallowed_article_is_not_fetched_and_the_log_says_why(
+    gazette: tuple[RunningServer, Config], caplog: pytest.LogCaptureFixture
+) -> None:
+    """One page the site asks us not to fetch: it keeps its listing summary (nothing is
+    fetched from it), the other new articles get full text, and the log names the reason."""
+    server, cfg = gazette
+    new = server.site.publish(3)
+    server.site.robots_disallow = [new[1].path]
+    with caplog.at_level(logging.WARNING):
+        result = refresh(cfg)  # a new client: robots.txt is read afresh
+    assert not any(r.path == new[1].path for r in server.requests())
+    assert result.ok and result.new == 3 and result.errors == 1, result
+    entries = {e.url: e for e in stored(cfg)}
+    assert entries[new[1].url(server.url)].method == "listing"
+    assert entries[new[0].url(server.url)].method == "selectors"
+    logged = [r.getMessage() for r in caplog.records if "robots.txt" in r.getMessage()]
+    assert any(new[1].url(server.url) in m and "disallowed" in m for m in logged), logged
+
+
+def test_robots_disallowed_listing_blocks_the_source_and_changes_nothing(
     gazette: tuple[RunningServer, Config],
 ) -> None:
     server, cfg = gazette
     before = snapshot(cfg)
-    new = server.site.publish(3)
-    server.site.robots_disallow = [new[1].path]
-    result = refresh(cfg)  # a new client: robots.txt is read afresh
-    assert not any(r.path == new[1].path for r in server.requests())
+    server.site.publish(3)
+    server.site.robots_disallow = ["/news/"]
+    result = refresh(cfg)
+    assert not any(r.path == "/news/" for r in server.requests())
     assert_untouched(cfg, before, result, "blocked")
-    reason = result.reason or ""
-    assert "robots.txt" in reason and new[1].url(server.url) in reason, reason
+    assert "robots.txt" in (result.reason or "") and "/news/" in (result.reason or "")
     assert "robots.txt" in (state_of(cfg).last_error or "")
 
 
