@@ -27,6 +27,7 @@ import os
 import re
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -642,6 +643,23 @@ def write_atomic(path: Path, data: bytes) -> bool:
     return True
 
 
+STALE_TEMP_SECONDS = 600.0
+
+
+def remove_stale_temps(path: Path, older_than: float = STALE_TEMP_SECONDS) -> int:
+    """Remove temp files of ``path`` left by a process killed mid-write (``write_atomic``
+    names them ``.<name>.*.tmp``). Only old ones: a young one may belong to a live writer."""
+    removed = 0
+    cutoff = time.time() - older_than
+    for tmp in path.parent.glob(f".{path.name}.*.tmp"):
+        with contextlib.suppress(OSError):
+            if tmp.stat().st_mtime < cutoff:
+                tmp.unlink()
+                removed += 1
+                log.info("removed %s, left by an interrupted write", tmp)
+    return removed
+
+
 def _unlink_quietly(path: str) -> None:
     with contextlib.suppress(OSError):
         os.unlink(path)
@@ -676,6 +694,7 @@ def publish(
     output_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     for path, data in rendered:
+        remove_stale_temps(path)
         if write_atomic(path, data):
             log.info(
                 "source %s: wrote %s (%d entries, %d bytes)",

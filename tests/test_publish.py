@@ -715,3 +715,20 @@ def test_check_json_feed_catches(problem: str, path: tuple[Any, ...], value: Any
 )
 def test_check_json_feed_rejects_non_feeds(data: bytes, problem: str) -> None:
     assert any(problem in p for p in check_json_feed(data))
+
+
+def test_stale_temp_files_of_a_killed_write_are_removed(tmp_path: Path) -> None:
+    import os
+
+    from feedbridge.publish import remove_stale_temps
+
+    target = tmp_path / "src.atom"
+    old = tmp_path / ".src.atom.abc123.tmp"
+    young = tmp_path / ".src.atom.def456.tmp"
+    other = tmp_path / ".other.atom.zzz.tmp"
+    for p in (old, young, other):
+        p.write_bytes(b"partial")
+    os.utime(old, (1, 1))
+    os.utime(other, (1, 1))
+    assert remove_stale_temps(target) == 1
+    assert not old.exists() and young.exists() and other.exists()
