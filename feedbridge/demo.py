@@ -63,7 +63,7 @@ def run_demo(args: argparse.Namespace, config: Config) -> int:
             for e in entries:
                 print(f"      {e.published:%Y-%m-%d}  {e.title[:70]}")
     print(
-        "\nOpen a .atom file in a feed reader, or serve them: "
-        f"feedbridge serve (with settings.output_dir = {feeds})"
+        "\nOpen a .atom or .rss file in a feed reader, or serve the folder to one:\n"
+        f"  python3 -m http.server --bind 127.0.0.1 --directory {feeds} 8000"
     )
     return 0 if any(r.ok for r in results) else 1
