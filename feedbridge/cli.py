@@ -36,6 +36,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         for line in e.problems:
             print(f"config error: {line}", file=sys.stderr)
         return EXIT_CONFIG
+    except FeedbridgeError as e:  # e.g. the state database cannot be opened
+        print(f"feedbridge: {e}", file=sys.stderr)
+        return EXIT_FAILED
     except KeyboardInterrupt:
         return 130
 

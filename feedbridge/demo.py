@@ -35,11 +35,28 @@ def _local(source: Source) -> Source:
     return replace(source, http=http)
 
 
+def fresh_start(output: Path) -> None:
+    """Forget an earlier demo's state and feeds: the sample sites listen on new ports each
+    time, so their article URLs (the entry keys) differ and old entries would double up."""
+    for stale in (
+        output / "state.sqlite",
+        output / "state.sqlite-wal",
+        output / "state.sqlite-shm",
+    ):
+        stale.unlink(missing_ok=True)
+    feeds = output / "feeds"
+    if feeds.is_dir():
+        for path in feeds.iterdir():
+            if path.suffix in (".atom", ".rss", ".json"):
+                path.unlink()
+
+
 def run_demo(args: argparse.Namespace, config: Config) -> int:
     from feedbridge.cli import run_sources, summary_line
     from feedbridge.store import SQLiteStore
 
     output = Path(args.output)
+    fresh_start(output)
     with contextlib.ExitStack() as stack:
         servers = {name: stack.enter_context(serve(site)) for name, site in demo_sites().items()}
         for name, server in servers.items():

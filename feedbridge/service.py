@@ -222,16 +222,24 @@ class Service:
 
         with self._lock:
             old = self._config
-            if new.settings.state_db != old.settings.state_db:
+        # everything that can fail happens before anything is swapped: a reload that fails
+        # leaves the running config, store and client exactly as they were
+        new.settings.output_dir.mkdir(parents=True, exist_ok=True)
+        store = (
+            SQLiteStore(new.settings.state_db)
+            if new.settings.state_db != old.settings.state_db
+            else None
+        )
+        with self._lock:
+            if store is not None:
                 self._retired.append(self._store)
-                self._store = SQLiteStore(new.settings.state_db)
+                self._store = store
                 self._states = {s.source_id: s for s in self._store.states()}
             if new.settings != old.settings:
                 self._retired.append(self._client)
                 self._client = HttpClient(new.settings, robots_store=self._store)
             self._config = new
             states = dict(self._states)
-        new.settings.output_dir.mkdir(parents=True, exist_ok=True)
         self.metrics.declare(s.id for s in new.sources)
         self.scheduler.update(new.sources, states)
         before, after = {s.id for s in old.sources}, {s.id for s in new.sources}
@@ -362,7 +370,10 @@ def _reload(service: Service, config_path: Path, overrides: Sequence[tuple[str, 
     except Exception:  # a reload must never take the running service down
         log.exception("config reload failed, keeping the running config")
         return
-    service.reload(new)
+    try:
+        service.reload(new)
+    except Exception:  # e.g. the new state_db cannot be opened
+        log.exception("config reload failed, keeping the running config")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -242,3 +242,12 @@ def test_demo_builds_valid_feeds_offline(tmp_path: Path) -> None:
         assert len(feed.entries) >= 5
         assert all(e.content[0].value for e in feed.entries)
     assert "FAILED" not in proc.stdout
+
+
+def test_demo_run_twice_does_not_double_entries(tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    for _ in range(2):
+        assert feedbridge("demo", "--output", str(out)).returncode == 0
+    feed = feedparser.parse((out / "feeds" / "kcna-latest.atom").read_bytes())
+    titles = [e.title for e in feed.entries]
+    assert len(titles) == len(set(titles)) > 10

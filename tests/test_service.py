@@ -339,3 +339,31 @@ def test_invalid_config_exits_2(tmp_path: Path) -> None:
     done = subprocess.run(cmd, env=env, capture_output=True, timeout=30)
     assert done.returncode == 2
     assert b"bad.yaml" in done.stderr
+
+
+def test_reload_to_an_unopenable_state_db_keeps_the_running_service(tmp_path: Path) -> None:
+    """SIGHUP with a new state_db that cannot be opened: logged, the old config runs on."""
+    from feedbridge.config import load_config
+    from feedbridge.service import Service, _reload
+
+    cfg_path = tmp_path / "fb.yaml"
+    cfg_path.write_text(
+        f"settings:\n  output_dir: {tmp_path / 'feeds'}\n  state_db: {tmp_path / 'a.sqlite'}\n"
+        "sources: []\n",
+        encoding="utf-8",
+    )
+    service = Service(load_config(cfg_path))
+    try:
+        blocker = tmp_path / "not-a-dir"
+        blocker.write_text("a file where a directory should be", encoding="utf-8")
+        cfg_path.write_text(
+            f"settings:\n  output_dir: {tmp_path / 'feeds'}\n"
+            f"  state_db: {blocker / 'b.sqlite'}\nsources: []\n",
+            encoding="utf-8",
+        )
+        before = service.view().config
+        _reload(service, cfg_path, ())
+        assert service.view().config is before
+        assert before.settings.state_db == tmp_path / "a.sqlite"
+    finally:
+        service.close()
