@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import IntEnum
+from functools import cache
+from typing import Any, Protocol, cast
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
@@ -36,24 +38,66 @@ def clean_text(value: str | None) -> str:
     return " ".join(_CONTROL.sub("", htmllib.unescape(value)).split())
 
 
+# A space goes before each block tag, so text on either side is not glued together. The
+# literal "<" first lets the regex engine skip ahead; a plain replacement (no group references)
+# keeps re.sub on its fast path.
+_BLOCK_TAG_START = re.compile(r"<(?=/?(?:p|div|br|li|h[1-6]|tr|td|blockquote)\b)", re.I)
+
+
 def html_to_text(fragment: str) -> str:
     """The text of an HTML fragment, words kept apart at tags."""
     if not fragment:
         return ""
     # nh3 with no allowed tags keeps text only; block tags would glue words, so space them first
-    spaced = re.sub(
-        r"<(/?)(p|div|br|li|h[1-6]|tr|td|blockquote)\b", r" <\1\2", fragment, flags=re.I
-    )
-    return clean_text(nh3.clean(spaced, tags=set(), clean_content_tags={"script", "style"}))
+    return clean_text(_text_cleaner().clean(_BLOCK_TAG_START.sub(" <", fragment)))
 
 
 def summarize(fragment: str, limit: int = 300) -> str:
     """A plain-text summary of at most ``limit`` characters, cut at a word boundary."""
-    text = html_to_text(fragment)
+    text = _leading_text(fragment, limit)
     if len(text) <= limit:
         return text
     cut = text[: limit - 1].rsplit(" ", 1)[0]
     return cut.rstrip(" ,;:.-–—") + "…"
+
+
+# A table moves stray text in front of itself (HTML's "foster parenting"); a template may too.
+_REORDERING_TAG = re.compile(r"<(?:table|template)", re.I)
+
+
+def _leading_text(fragment: str, limit: int) -> str:
+    """``html_to_text(fragment)``, or a prefix of it longer than ``limit`` (all a summary needs).
+
+    HTML is parsed as a stream, so the text of the fragment cut just before a ``<`` is a prefix
+    of the text of the whole, whitespace collapsing included. The one exception is a table (or
+    template) in the head, which may pull later text in front of itself: then read it whole.
+    Long article bodies are summarized from their first few kilobytes instead of all of them.
+    """
+    size = 4 * limit
+    while size < len(fragment):
+        cut = fragment.find("<", size)
+        if cut < 0:
+            break
+        head = fragment[:cut]
+        if _REORDERING_TAG.search(head):
+            break
+        text = html_to_text(head)
+        if len(text) > limit and _encodable(fragment, cut):
+            return text
+        size = 4 * cut
+    return html_to_text(fragment)
+
+
+def _encodable(fragment: str, start: int) -> bool:
+    """Whether the rest of ``fragment`` is valid Unicode: nh3 raises on a lone surrogate, and
+    the short path must fail where reading the whole fragment would."""
+    if fragment.isascii():
+        return True
+    try:
+        fragment[start:].encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 # ---------------------------------------------------------------------------------------------
@@ -331,8 +375,33 @@ def sanitize_html(fragment: str) -> str:
     event-handler attributes, only http(s)/mailto URLs. Links get rel="noopener noreferrer"."""
     if not fragment:
         return ""
-    cleaned = nh3.clean(
-        _CONTROL.sub("", fragment),
+    return _html_cleaner().clean(_CONTROL.sub("", fragment)).strip()
+
+
+class _Cleaner(Protocol):
+    def clean(self, html: str) -> str: ...
+
+
+@dataclass(frozen=True)
+class _CallCleaner:
+    """For nh3 before 0.2.18 (no ``Cleaner``): the same options, passed on every call."""
+
+    options: dict[str, Any]
+
+    def clean(self, html: str) -> str:
+        return str(nh3.clean(html, **self.options))
+
+
+def _cleaner(**options: Any) -> _Cleaner:
+    # Building Ammonia's allowlists costs more than cleaning a typical article body, so a
+    # cleaner is built once per option set and reused.
+    factory = getattr(nh3, "Cleaner", None)
+    return cast(_Cleaner, factory(**options)) if factory else _CallCleaner(options)
+
+
+@cache
+def _html_cleaner() -> _Cleaner:
+    return _cleaner(
         tags=set(ALLOWED_TAGS),
         attributes=ALLOWED_ATTRIBUTES,
         url_schemes={"http", "https", "mailto"},
@@ -340,4 +409,8 @@ def sanitize_html(fragment: str) -> str:
         link_rel="noopener noreferrer",
         strip_comments=True,
     )
-    return cleaned.strip()
+
+
+@cache
+def _text_cleaner() -> _Cleaner:
+    return _cleaner(tags=set(), clean_content_tags={"script", "style"})
