@@ -183,7 +183,7 @@ def _steady(report: Report, n: int, run: Run, hits: Sequence[Hit]) -> None:
     )
     peak = run.maxrss_kb / 1024
     report.add(
-        "peak RSS of the refresher (ru_maxrss)",
+        "peak RSS of the refresher (VmHWM)",
         peak,
         "MB",
         ratio=peak / 150,

@@ -5,8 +5,10 @@
 Cycle 1 is exactly ``feedbridge run --once`` (``cli.run_sources``: a fresh ``HttpClient``
 and store, a thread pool of ``workers``). Further cycles keep one client and one store for
 the life of the process, as ``feedbridge serve`` does (robots.txt stays cached). Logging is
-at WARNING, as a cron job run with ``-q`` would log. Peak RSS is ``ru_maxrss`` of this
-process; the fixture server lives in another one.
+at WARNING, as a cron job run with ``-q`` would log. Peak RSS is ``VmHWM`` of this process
+(not ``ru_maxrss``: Linux carries the parent's high-water mark into a child across fork and
+exec, so a refresher started by a bench process holding 2,000 rendered sites reported the
+bench's 500 MB as its own). The fixture server lives in the parent process.
 """
 
 from __future__ import annotations
@@ -32,17 +34,25 @@ from feedbridge.refresh import refresh_source
 from feedbridge.store import SQLiteStore
 
 
-def rss_kb() -> int:
-    """Resident set size now (VmRSS), in KiB."""
+def _status_kb(field: str) -> int:
+    """A memory line of /proc/self/status (``VmRSS``, ``VmHWM``), in KiB; 0 if absent."""
     with open("/proc/self/status", encoding="ascii") as f:
         for line in f:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1])
     return 0
 
 
+def rss_kb() -> int:
+    """Resident set size now (VmRSS), in KiB."""
+    return _status_kb("VmRSS")
+
+
 def maxrss_kb() -> int:
-    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)  # KiB on Linux
+    """Peak resident set size of this process's own memory (VmHWM), in KiB.
+
+    ``ru_maxrss`` would be wrong here: it starts from the forking parent's peak."""
+    return _status_kb("VmHWM") or int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 
 def measure(fn: Callable[[], list[RefreshResult]]) -> tuple[Cycle, list[RefreshResult]]:
