@@ -660,6 +660,51 @@ def remove_stale_temps(path: Path, older_than: float = STALE_TEMP_SECONDS) -> in
     return removed
 
 
+#: ``write_atomic``'s temp names: ``.<source>.<ext>.<random>.tmp``
+_TEMP_NAME = re.compile(r"^\..+\.(?:atom|rss|json)\.[^.]+\.tmp$")
+_swept: dict[Path, float] = {}  # output directory → monotonic time of its last sweep
+_swept_lock = threading.Lock()
+
+
+def sweep_stale_temps(directory: Path, older_than: float = STALE_TEMP_SECONDS) -> int:
+    """Remove the stale temp files of every feed in ``directory``, at most once per
+    ``older_than`` seconds per directory and process.
+
+    Why not per file on every publish: listing a directory of 6,000 feeds for each of a
+    run's 6,000 writes made a cold run of 2,000 sources quadratic (15 % of its CPU). A temp
+    file only goes stale when a process dies mid-write, so one look when a process first
+    publishes into a directory, then one every ``older_than`` seconds, finds the same files.
+    """
+    key = directory.resolve()
+    now = time.monotonic()
+    with _swept_lock:
+        last = _swept.get(key)
+        if last is not None and now - last < older_than:
+            return 0
+        _swept[key] = now
+    removed = 0
+    cutoff = time.time() - older_than
+    try:
+        with os.scandir(directory) as it:
+            stale = [e.path for e in it if _TEMP_NAME.match(e.name) and _older(e, cutoff)]
+    except OSError as e:
+        log.warning("%s: cannot look for stale temp files: %s", directory, e)
+        return 0
+    for path in stale:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+            removed += 1
+            log.info("removed %s, left by an interrupted write", path)
+    return removed
+
+
+def _older(entry: os.DirEntry[str], cutoff: float) -> bool:
+    try:
+        return entry.stat(follow_symlinks=False).st_mtime < cutoff
+    except OSError:
+        return False
+
+
 def _unlink_quietly(path: str) -> None:
     with contextlib.suppress(OSError):
         os.unlink(path)
@@ -692,9 +737,9 @@ def publish(
         for ext, render in _renderers(meta, formats)
     ]
     output_dir.mkdir(parents=True, exist_ok=True)
+    sweep_stale_temps(output_dir)
     written: list[Path] = []
     for path, data in rendered:
-        remove_stale_temps(path)
         if write_atomic(path, data):
             log.info(
                 "source %s: wrote %s (%d entries, %d bytes)",
