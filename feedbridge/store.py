@@ -109,8 +109,28 @@ CREATE TABLE robots (
 );
 """
 
+_V4_STORED_COUNT = """
+-- Entries per source, kept by triggers in the transaction that adds or removes them, so that
+-- count() reads one row instead of walking the source's index (7 ms at 100,000 entries, on
+-- every refresh: bench scenario 6).
+ALTER TABLE sources ADD COLUMN stored INTEGER NOT NULL DEFAULT 0;
+UPDATE sources
+    SET stored = (SELECT count(*) FROM entries WHERE entries.source_id = sources.source_id);
+CREATE TRIGGER entries_stored_insert AFTER INSERT ON entries BEGIN
+    UPDATE sources SET stored = stored + 1 WHERE source_id = NEW.source_id;
+END;
+CREATE TRIGGER entries_stored_delete AFTER DELETE ON entries BEGIN
+    UPDATE sources SET stored = stored - 1 WHERE source_id = OLD.source_id;
+END;
+"""
+
 # Append only: never edit or reorder a released step.
-MIGRATIONS: tuple[Migration, ...] = (_V1_CORE, _V2_VALIDATORS_AND_URLS, _V3_ROBOTS)
+MIGRATIONS: tuple[Migration, ...] = (
+    _V1_CORE,
+    _V2_VALIDATORS_AND_URLS,
+    _V3_ROBOTS,
+    _V4_STORED_COUNT,
+)
 
 _ENTRY_COLUMNS = (
     "source_id, key, entry_id, url, title, published, updated, content_html, summary, author,"
@@ -433,9 +453,10 @@ class SQLiteStore:
             return [_entry_from_row(r) for r in rows]
 
     def count(self, source_id: str) -> int:
+        """Entries stored for the source (a counter kept by triggers: no index walk)."""
         with self._guard("count", source_id):
-            rows = self._query("SELECT count(*) FROM entries WHERE source_id = ?", (source_id,))
-            return int(rows[0][0])
+            rows = self._query("SELECT stored FROM sources WHERE source_id = ?", (source_id,))
+            return int(rows[0][0]) if rows else 0
 
     def entry_by_url(self, source_id: str, url: str) -> Entry | None:
         """The entry with this URL (the first in feed order if several keys share it)."""
@@ -450,6 +471,8 @@ class SQLiteStore:
         feed's ids and order must stay stable. A key twice in one batch is applied in order.
         """
         seen = dt_to_text(now, "save_entries: now")
+        if not entries:  # an unchanged refresh: no write transaction at all
+            return SaveCounts()
         sources = _unique(e.source_id for e in entries)
         new = updated = unchanged = 0
         with self._write("save_entries", ", ".join(sources) or None) as conn:
@@ -521,8 +544,11 @@ class SQLiteStore:
     def touch(self, source_id: str, keys: Iterable[str], now: datetime) -> None:
         """Mark stored entries as seen at ``now`` (unknown keys are ignored)."""
         seen = dt_to_text(now, f"source {source_id}: touch")
+        wanted = _unique(keys)
+        if not wanted:
+            return
         with self._write("touch", source_id) as conn:
-            for chunk in _chunks(_unique(keys)):
+            for chunk in _chunks(wanted):
                 marks = ", ".join("?" * len(chunk))
                 conn.execute(
                     f"UPDATE entries SET last_seen = ? WHERE source_id = ? AND key IN ({marks})",
@@ -532,8 +558,11 @@ class SQLiteStore:
     def delete(self, source_id: str, keys: Iterable[str]) -> int:
         """Delete entries by key; return how many rows went."""
         deleted = 0
+        wanted = _unique(keys)
+        if not wanted:
+            return 0
         with self._write("delete", source_id) as conn:
-            for chunk in _chunks(_unique(keys)):
+            for chunk in _chunks(wanted):
                 marks = ", ".join("?" * len(chunk))
                 cur = conn.execute(
                     f"DELETE FROM entries WHERE source_id = ? AND key IN ({marks})",
@@ -556,6 +585,8 @@ class SQLiteStore:
 
     def save_validators(self, items: Mapping[str, Validators]) -> None:
         """Remember validators per URL; empty Validators forget the URL."""
+        if not items:
+            return
         with self._write("save_validators") as conn:
             for url, v in items.items():
                 if v.etag is None and v.last_modified is None:
