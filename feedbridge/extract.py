@@ -63,9 +63,9 @@ def extract_article(text: str, url: str, spec: ArticleSpec, tz: str, now: dateti
 def body_from(doc: html.HtmlElement, spec: ArticleSpec, url: str) -> str:
     """The sanitized HTML of every element the body rule selects, in document order."""
     assert spec.body is not None
-    for tag in _ALWAYS_REMOVE:
-        for el in list(doc.iter(tag)):
-            _drop(el)
+    # one walk for all the tags: dropping keeps each tail in place, so the order does not matter
+    for el in list(doc.iter(*_ALWAYS_REMOVE)):
+        _drop(el)
     selected = rules.select(spec.body.selector, doc)
     # a selected element inside another selected one would be emitted twice
     chosen = {id(e) for e in selected}
@@ -147,9 +147,10 @@ def _cut(text: str, compiled: list) -> str:  # type: ignore[type-arg]
 
 
 def _is_empty(el: etree._Element) -> bool:
-    if el.tag in _KEEP_EMPTY or any(True for _ in el.iter(*_KEEP_EMPTY)):
+    if el.tag in _KEEP_EMPTY or next(el.iter(*_KEEP_EMPTY), None) is not None:
         return False
-    return not "".join(el.itertext()).strip()
+    # stops at the first text that is not blank (joining first would build the whole text)
+    return not any(not t.isspace() for t in el.itertext() if t)
 
 
 def _absolutize(root: html.HtmlElement, base: str) -> None:
