@@ -69,16 +69,20 @@ def _leading_text(fragment: str, limit: int) -> str:
     """``html_to_text(fragment)``, or a prefix of it longer than ``limit`` (all a summary needs).
 
     HTML is parsed as a stream, so the text of the fragment cut just before a ``<`` is a prefix
-    of the text of the whole, whitespace collapsing included. The one exception is a table (or
+    of the text of the whole, whitespace collapsing included. The exceptions: a cut after
+    ``</`` (read as text at the end of input, as a comment before ``<``), and a table (or
     template) in the head, which may pull later text in front of itself: then read it whole.
     Long article bodies are summarized from their first few kilobytes instead of all of them.
     """
-    size = 4 * limit
+    size = limit  # prose: the first paragraph or two
     while size < len(fragment):
         cut = fragment.find("<", size)
         if cut < 0:
             break
         head = fragment[:cut]
+        if head.endswith("</"):  # text at the end of input, the start of a comment before "<"
+            size = cut + 1
+            continue
         if _REORDERING_TAG.search(head):
             break
         text = html_to_text(head)
