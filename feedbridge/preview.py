@@ -203,7 +203,7 @@ def item_row(item: ListingItem) -> dict[str, Any]:
 
 def inspect_article(source: Source, item: ListingItem, page: Page, now: datetime) -> ArticlePreview:
     """What refresh would store as the first article's text (selectors, else generic)."""
-    from feedbridge.extract import extract_article
+    from feedbridge.extract import extract_article, strip_fragment, without_removed
 
     spec = source.article or ArticleSpec()
     try:
@@ -215,8 +215,12 @@ def inspect_article(source: Source, item: ListingItem, page: Page, now: datetime
         from feedbridge.generic import load_extractor
 
         extractor = load_extractor(source.id)
-        generic = extractor(page.text, page.url) if extractor is not None else None
-        html, method = (sanitize_html(generic), "generic") if generic else (None, "listing")
+        cleaned = without_removed(page.text, page.url, spec)
+        generic = extractor(cleaned, page.url) if extractor is not None else None
+        if generic:  # exactly what refresh stores: remove before, strip after
+            html, method = sanitize_html(strip_fragment(generic, spec.strip)), "generic"
+        else:
+            html, method = None, "listing"
         if extractor is None:
             note = "no article.body and trafilatura missing: pip install 'feedbridge[fulltext]'"
         elif not generic:
