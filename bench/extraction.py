@@ -9,6 +9,12 @@ readability-lxml. They are optional: a missing one is skipped and the report say
 Quality: token F1 (bag of lower-cased ``\\w+`` tokens) between the extracted text and the true
 body, and the leak rate: the share of pages whose output contains any boilerplate string
 (teaser titles and snippets, comments, captions, share bar, ads, script text).
+
+Fairness: every extractor starts from the same decoded page text, so each pays for its own
+parse. The extractors take turns page by page (each: one warm-up call, then ``repeat`` timed
+calls), so a busy spell on a shared machine falls on all of them alike rather than on
+whichever was being measured, and each call is timed in CPU time of the calling thread (all
+the extractors run in it; none starts threads), which time spent descheduled does not inflate.
 """
 
 from __future__ import annotations
@@ -115,22 +121,25 @@ def _same(text: str) -> str:
 
 
 def measure(
-    extract: Extractor, pages: Sequence[BenchPage], repeat: int
-) -> tuple[list[float], float, float]:
-    """Milliseconds per call (every call), mean F1 and leak rate."""
-    fn, to_text = extract
-    times: list[float] = []
-    scores: list[float] = []
-    leaked = 0
+    extractors: dict[str, Extractor], pages: Sequence[BenchPage], repeat: int
+) -> dict[str, tuple[list[float], float, float]]:
+    """Per extractor: milliseconds per call (every call), mean F1 and leak rate."""
+    times: dict[str, list[float]] = {name: [] for name in extractors}
+    scores: dict[str, list[float]] = {name: [] for name in extractors}
+    leaked = dict.fromkeys(extractors, 0)
     for page in pages:
-        out = to_text(fn(page))  # warm-up and quality
-        scores.append(f1(out, page.body))
-        leaked += leaks(out, page)
-        for _ in range(repeat):
-            t = time.perf_counter()
-            fn(page)
-            times.append((time.perf_counter() - t) * 1000)
-    return times, sum(scores) / len(scores), leaked / len(pages)
+        for name, (fn, to_text) in extractors.items():
+            out = to_text(fn(page))  # warm-up and quality
+            scores[name].append(f1(out, page.body))
+            leaked[name] += leaks(out, page)
+            for _ in range(repeat):
+                t = time.thread_time_ns()
+                fn(page)
+                times[name].append((time.thread_time_ns() - t) / 1e6)
+    return {
+        name: (times[name], sum(scores[name]) / len(pages), leaked[name] / len(pages))
+        for name in extractors
+    }
 
 
 def run(quick: bool = False) -> Report:
@@ -145,10 +154,10 @@ def run(quick: bool = False) -> Report:
     for size, large in (("10 KB", False), ("90 KB", True)):
         pages = [make_page(seed, large) for seed in range(n)]
         avg_kb = sum(len(p.html.encode()) for p in pages) / len(pages) / 1024
-        stats = {}
-        for name, extract in candidates.items():
-            times, score, leak = measure(extract, pages, repeat)
-            stats[name] = (median(times), percentile(times, 0.95), score, leak)
+        stats = {
+            name: (median(times), percentile(times, 0.95), score, leak)
+            for name, (times, score, leak) in measure(candidates, pages, repeat).items()
+        }
         report.details[size] = {
             "page_kb": round(avg_kb, 1),
             "pages": n,
