@@ -63,15 +63,16 @@ def extract_article(text: str, url: str, spec: ArticleSpec, tz: str, now: dateti
 def body_from(doc: html.HtmlElement, spec: ArticleSpec, url: str) -> str:
     """The sanitized HTML of every element the body rule selects, in document order."""
     assert spec.body is not None
-    # one walk for all the tags: dropping keeps each tail in place, so the order does not matter
-    for el in list(doc.iter(*_ALWAYS_REMOVE)):
-        _drop(el)
     selected = rules.select(spec.body.selector, doc)
     # a selected element inside another selected one would be emitted twice
     chosen = {id(e) for e in selected}
     selected = [e for e in selected if not any(id(a) in chosen for a in e.iterancestors())]
     parts: list[str] = []
     for el in selected:
+        # non-content inside the body only: a page wrapped in one big <form> (ASP.NET) keeps
+        # its body. One walk; dropping keeps each tail in place, so the order does not matter.
+        for junk in list(el.iterdescendants(*_ALWAYS_REMOVE)):
+            _drop(junk)
         _strip_patterns(el, spec.strip)
         if _is_empty(el):
             continue

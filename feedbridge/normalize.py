@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import IntEnum
 from functools import cache
 from typing import Any, Protocol, cast
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 import nh3
@@ -147,7 +147,7 @@ def parse_date(
             return parsed
     if fmts:
         return None
-    return _parse_iso(text, zone) or _parse_rfc822(text)
+    return _parse_iso(text, zone) or _parse_rfc822(text, zone)
 
 
 def _strptime(text: str, fmt: str, zone: ZoneInfo, now: datetime) -> ParsedDate | None:
@@ -202,7 +202,8 @@ def _parse_iso(text: str, zone: ZoneInfo) -> ParsedDate | None:
     return ParsedDate(dt.astimezone(UTC), precision)
 
 
-def _parse_rfc822(text: str) -> ParsedDate | None:
+def _parse_rfc822(text: str, zone: ZoneInfo) -> ParsedDate | None:
+    """RFC 822 / 2822 dates; one without a zone (or with ``-0000``) is read in ``zone``."""
     try:
         dt = email.utils.parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError):
@@ -210,7 +211,7 @@ def _parse_rfc822(text: str) -> ParsedDate | None:
     if dt is None:
         return None
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
+        dt = dt.replace(tzinfo=zone)
     return ParsedDate(dt.astimezone(UTC), Precision.TIME)
 
 
@@ -259,11 +260,15 @@ def clamp_future(dt: datetime, now: datetime, skew_seconds: float) -> datetime:
 
 def canonical_url(url: str) -> str:
     """Scheme and host lower-cased, default port and fragment dropped, percent-escapes
-    normalized (so ``%ed%95%9c`` and ``%ED%95%9C`` and the raw UTF-8 are one URL), tracking
-    parameters (``utm_*``, ``fbclid``…) removed. The path's trailing slash is kept."""
+    normalized (so ``%ed%95%9c``, ``%ED%95%9C`` and the raw UTF-8 are one URL), tracking
+    parameters (``utm_*``, ``fbclid``…) removed. Everything else is kept as the site wrote
+    it: the trailing slash, reserved escapes like ``%2F``, query parts without ``=``
+    (``article.php?12345``), the order of parameters, IPv6 brackets."""
     parts = urlsplit(url.strip())
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower()
+    if ":" in host:
+        host = f"[{host}]"
     port = parts.port
     netloc = (
         host
@@ -272,15 +277,29 @@ def canonical_url(url: str) -> str:
     )
     if parts.username:
         netloc = f"{parts.username}@{netloc}"
-    path = quote(unquote(parts.path), safe="/:@!$&'()*+,;=-._~") or "/"
-    query = urlencode(
-        [
-            (k, v)
-            for k, v in parse_qsl(parts.query, keep_blank_values=True)
-            if not _TRACKING_PARAMS.match(k)
-        ]
+    path = _escapes(parts.path) or "/"
+    query = "&".join(
+        _escapes(p)
+        for p in parts.query.split("&")
+        if p and not _TRACKING_PARAMS.match(p.split("=", 1)[0])
     )
     return urlunsplit((scheme, netloc, path, query, ""))
+
+
+_PERCENT = re.compile(r"%[0-9A-Fa-f]{2}")
+_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+
+
+def _escapes(part: str) -> str:
+    """Percent-escapes upper-cased, escapes of unreserved characters decoded, characters a
+    URI cannot hold (spaces, non-ASCII as UTF-8) escaped; reserved escapes such as ``%2F``
+    stay escapes, since decoding them would change the URL's meaning."""
+
+    def one(m: re.Match[str]) -> str:
+        ch = chr(int(m.group(0)[1:], 16))
+        return ch if ch in _UNRESERVED else m.group(0).upper()
+
+    return quote(_PERCENT.sub(one, part), safe="/:@!$&'()*+,;=-._~%?")
 
 
 def entry_key(kind: str, url: str, title: str, published: date | None, regex: str | None) -> str:

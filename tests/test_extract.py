@@ -183,3 +183,13 @@ def test_remove_and_strip_also_apply_around_the_generic_extractor() -> None:
     assert without_removed(page, "http://x/a", None) == page
     out = strip_fragment("<p>Last words. -0-</p><p>-0-</p>", spec.strip)
     assert out == "<p>Last words.</p>"
+
+
+def test_page_wrapped_in_a_form_keeps_its_body() -> None:
+    page = """<html><body><form id="aspnetForm" method="post"><input type="hidden" name="__VIEWSTATE">
+    <div class="article-body"><p>Real text.</p><script>x()</script><form><input name="q"></form></div>
+    </form></body></html>"""
+    spec = ArticleSpec(body=css("div.article-body", take="html"))
+    a = extract_article(page, "http://x/a", spec, "UTC", NOW)
+    body = a.content_html or ""
+    assert "Real text." in body and "<script" not in body and "<input" not in body

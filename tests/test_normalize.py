@@ -184,3 +184,22 @@ def test_publication_instant_keeps_day_order_and_distinct_instants() -> None:
     today2 = parse_date("2026.11.26", ["%Y.%m.%d"], "Asia/Pyongyang", just_after_midnight)
     got = publication_instant(today2, just_after_midnight, "Asia/Pyongyang", 100, 600)
     assert got == datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("raw", "canon"),
+    [
+        ("http://x.org/article.php?12345", "http://x.org/article.php?12345"),
+        ("http://x.org/a%2Fb?q=a%2fb&utm_source=z&b=1", "http://x.org/a%2Fb?q=a%2Fb&b=1"),
+        ("http://[::1]:8080/x", "http://[::1]:8080/x"),
+        ("http://x.org/%7Euser/a%20b c", "http://x.org/~user/a%20b%20c"),
+    ],
+)
+def test_canonical_url_keeps_what_the_site_means(raw: str, canon: str) -> None:
+    assert canonical_url(raw) == canon
+    assert canonical_url(canon) == canon  # idempotent
+
+
+def test_rfc822_without_zone_is_read_in_the_source_zone() -> None:
+    d = parse_date("Tue, 24 Nov 2026 09:30:00", [], "America/New_York", NOW)
+    assert d is not None and d.value == datetime(2026, 11, 24, 14, 30, tzinfo=UTC)
