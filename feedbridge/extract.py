@@ -8,7 +8,6 @@ links and (lazy) images absolute → sanitize (normalize.sanitize_html).
 from __future__ import annotations
 
 from datetime import datetime
-from urllib.parse import urljoin
 
 from lxml import etree, html
 
@@ -19,7 +18,6 @@ from feedbridge.normalize import clean_text, parse_date, sanitize_html
 from feedbridge.selectors import compile_regex
 
 _ALWAYS_REMOVE = ("script", "style", "noscript", "template", "iframe", "object", "embed", "form")
-_URL_ATTRS = (("a", "href"), ("img", "src"), ("source", "src"), ("video", "src"), ("audio", "src"))
 _KEEP_EMPTY = frozenset({"img", "br", "hr", "source", "picture", "video", "audio", "td", "th"})
 
 
@@ -76,7 +74,7 @@ def body_from(doc: html.HtmlElement, spec: ArticleSpec, url: str) -> str:
         _strip_patterns(el, spec.strip)
         if _is_empty(el):
             continue
-        _absolutize(el, url)
+        rules.absolutize(el, url)
         raw = rules.inner_html(el) if spec.body.take == "inner_html" else rules.outer_html(el)
         if spec.body.regex:
             raw = rules.apply_regex(spec.body.regex, raw) or ""
@@ -152,21 +150,3 @@ def _is_empty(el: etree._Element) -> bool:
         return False
     # stops at the first text that is not blank (joining first would build the whole text)
     return not any(not t.isspace() for t in el.itertext() if t)
-
-
-def _absolutize(root: html.HtmlElement, base: str) -> None:
-    """Make links and images absolute; give lazy images their real ``src``."""
-    for img in root.iter("img"):
-        real = rules.image_src(img)
-        if real:
-            img.set("src", real)
-    for tag, attr in _URL_ATTRS:
-        for el in root.iter(tag):
-            value = el.get(attr)
-            if value:
-                el.set(attr, urljoin(base, value.strip()))
-    for el in root.iter("source"):
-        if el.get("srcset"):
-            best = rules.best_srcset(el.get("srcset", ""))
-            if best:
-                el.set("srcset", urljoin(base, best))

@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 from lxml import html
 
@@ -85,10 +85,6 @@ def _item(
     for name in ("title", "link", "date", "summary", "author", "image"):
         got[name] = rules.first_value(f.get(name), el, name, base)
     cats = rules.values(f["categories"], el, "categories", base) if "categories" in f else []
-    found = [k for k, v in got.items() if v] + (["categories"] if cats else [])
-    link = got["link"]
-    if not link or urlsplit(link).scheme not in ("http", "https"):
-        return None, found, None
     parsed: ParsedDate | None = None
     bad_date: str | None = None
     if got["date"]:
@@ -96,6 +92,12 @@ def _item(
         parsed = parse_date(got["date"], rule.formats, rule.timezone or tz, now)
         if parsed is None:
             bad_date = got["date"]
+    # a date counts as found only when it parsed: expectations then catch a format change
+    found = [k for k, v in got.items() if v and not (k == "date" and parsed is None)]
+    found += ["categories"] if cats else []
+    link = got["link"]
+    if not link or urlsplit(link).scheme not in ("http", "https"):
+        return None, found, bad_date
     item = ListingItem(
         url=link,
         listing_url=base,
@@ -115,13 +117,13 @@ def _next_url(doc: html.HtmlElement, base: str, pag: Pagination | None) -> str |
         return None
     if pag.kind == "rel_next":
         for el in doc.xpath("//link[@rel='next'][@href] | //a[@rel='next'][@href]"):
-            return urljoin(base, str(el.get("href")))
+            return rules.absolute(base, str(el.get("href")))
         return None
     if pag.kind == "selector" and pag.next_selector is not None:
         for el in rules.select(pag.next_selector, doc):
             href = rules.first_link(el)
             if href:
-                return urljoin(base, href)
+                return rules.absolute(base, href)
     return None
 
 
@@ -142,7 +144,8 @@ def _form(doc: html.HtmlElement, base: str, pag: Pagination | None) -> FormReque
             fields[name] = opt.get("value", opt.text or "") if opt is not None else ""
         else:
             fields[name] = inp.get("value", "") if inp.tag == "input" else (inp.text or "")
-    return FormRequest(action=urljoin(base, form.get("action") or base), fields=fields)
+    action = rules.absolute(base, form.get("action") or base)
+    return FormRequest(action=action, fields=fields) if action else None
 
 
 def template_urls(pag: Pagination) -> list[str]:

@@ -269,7 +269,10 @@ def canonical_url(url: str) -> str:
     host = (parts.hostname or "").lower()
     if ":" in host:
         host = f"[{host}]"
-    port = parts.port
+    try:
+        port = parts.port
+    except ValueError:  # a port out of range: not ours to fix, keep the URL as written
+        return urlunsplit((scheme, parts.netloc, parts.path, parts.query, ""))
     netloc = (
         host
         if port is None or (scheme, port) in (("http", 80), ("https", 443))

@@ -234,6 +234,40 @@ def best_srcset(srcset: str) -> str | None:
     return best[1] if best else None
 
 
+URL_ATTRS = (("a", "href"), ("img", "src"), ("source", "src"), ("video", "src"), ("audio", "src"))
+
+
+def absolute(base: str, href: str) -> str | None:
+    """``href`` resolved against ``base``; None for a link that is not a URL at all
+    (``http://[oops/``: urljoin raises on those, and one bad link must not end a run)."""
+    try:
+        return urljoin(base, href.strip())
+    except ValueError:
+        return None
+
+
+def absolutize(root: html.HtmlElement, base: str) -> None:
+    """Make links and images under ``root`` absolute; give lazy images their real ``src``."""
+    for img in root.iter("img"):
+        real = image_src(img)
+        if real:
+            img.set("src", real)
+    for tag, name in URL_ATTRS:
+        for el in root.iter(tag):
+            value = el.get(name)
+            if value:
+                fixed = absolute(base, value)
+                if fixed is None:
+                    del el.attrib[name]
+                else:
+                    el.set(name, fixed)
+    for el in root.iter("source"):
+        best = best_srcset(el.get("srcset", "")) if el.get("srcset") else None
+        fixed = absolute(base, best) if best else None
+        if fixed:
+            el.set("srcset", fixed)
+
+
 def values(rule: Rule, context: html.HtmlElement, field: str, base_url: str) -> list[str]:
     """Every value ``rule`` yields in ``context``, after ``take`` and ``regex``; empty dropped.
 
@@ -244,6 +278,8 @@ def values(rule: Rule, context: html.HtmlElement, field: str, base_url: str) -> 
     if rule.selector is not None and rule.selector.kind == "xpath":
         raw = select_values(rule.selector, context)
     for el in select(rule.selector, context) if not raw else []:
+        if rule.take in ("html", "inner_html"):
+            absolutize(el, base_url)  # summaries and other HTML fields get absolute links too
         v = _take(rule, el, field)
         if v is not None:
             raw.append(v)
@@ -254,7 +290,7 @@ def values(rule: Rule, context: html.HtmlElement, field: str, base_url: str) -> 
             continue
         got = got.strip() if rule.take in ("text", "attribute") else got
         if field in ("link", "image") and got:
-            got = urljoin(base_url, got.strip())
+            got = absolute(base_url, got) or ""
         if got:
             out.append(got)
     return out

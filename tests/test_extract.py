@@ -193,3 +193,29 @@ def test_page_wrapped_in_a_form_keeps_its_body() -> None:
     a = extract_article(page, "http://x/a", spec, "UTC", NOW)
     body = a.content_html or ""
     assert "Real text." in body and "<script" not in body and "<input" not in body
+
+
+def test_bad_links_are_dropped_not_fatal_and_summaries_get_absolute_links() -> None:
+    spec = ListingSpec(
+        urls=("http://x.test/news/",),
+        items=Selector("css", "li"),
+        fields={"link": css("a.t"), "title": css("a.t"), "summary": css("p", take="html")},
+    )
+    page = """<html><body><ul>
+    <li><a class="t" href="http://[oops/x">Broken</a><p>teaser</p></li>
+    <li><a class="t" href="good.html">Good</a><p>See <a href="/tags/pier.html">pier</a></p></li>
+    </ul></body></html>"""
+    r = parse_listing(page, "http://x.test/news/", spec, "UTC", NOW)
+    assert [i.title for i in r.items] == ["Good"]
+    assert 'href="http://x.test/tags/pier.html"' in (r.items[0].summary_html or "")
+
+
+def test_unparsable_dates_do_not_count_as_coverage() -> None:
+    spec = ListingSpec(
+        urls=("http://x.test/",),
+        items=Selector("css", "li"),
+        fields={"link": css("a"), "date": css("span", formats=("%d/%m/%Y",))},
+    )
+    page = "<ul><li><a href='/a'>A</a><span>2026.7.19</span></li></ul>"
+    r = parse_listing(page, "http://x.test/", spec, "UTC", NOW)
+    assert r.coverage.get("date", 0) == 0 and r.unparsed_dates == ("2026.7.19",)
