@@ -219,9 +219,8 @@ def detect_block(page: Page) -> str | None:
     for marker, what in _STRONG_MARKERS:
         if marker in lower:
             return what
+    weak = [what for marker, what in _WEAK_MARKERS if marker in lower]
+    if not weak:  # the usual page: no need to strip it down to its visible text
+        return None
     visible = " ".join(_TAG.sub(" ", _INVISIBLE.sub(" ", text)).split())
-    if len(visible) < _SMALL_TEXT:
-        for marker, what in _WEAK_MARKERS:
-            if marker in lower:
-                return what
-    return None
+    return weak[0] if len(visible) < _SMALL_TEXT else None

@@ -4,11 +4,18 @@ give the answers the plain ones gave."""
 from __future__ import annotations
 
 import os
+import socket
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from feedbridge.model import Entry, ListingSpec, Settings, Source
+import pytest
+from faultserver import FaultServer, Reply
+
+from feedbridge.errors import UnsafeURLError
+from feedbridge.fetch import HttpClient
+from feedbridge.model import Entry, HttpPolicy, ListingSpec, Settings, Source
 from feedbridge.publish import feed_meta, publish, sweep_stale_temps
 from feedbridge.store import MIGRATIONS, SQLiteStore
 
@@ -119,3 +126,79 @@ def test_empty_writes_open_no_transaction(tmp_path: Path) -> None:
         store.touch("a", [_entry("a", 1).key], NOW)
         assert statements[0] == "BEGIN IMMEDIATE"  # the check above can see a transaction
         assert store.count("a") == 1
+
+
+# -- fetch: the address check once per host and session --------------------------------------
+
+
+def _counting_resolver(monkeypatch: pytest.MonkeyPatch, answers: dict[str, str]) -> list[str]:
+    """Resolve the named hosts to the given addresses (as DNS would), counting lookups."""
+    asked: list[str] = []
+    real = socket.getaddrinfo
+
+    def fake(host: str, port: int, *args: Any, **kwargs: Any) -> list[Any]:
+        if host not in answers:  # the proxy's own address, resolved when connecting
+            return real(host, port, *args, **kwargs)
+        asked.append(host)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (answers[host], port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", fake)  # the module fetch and urllib3 both use
+    return asked
+
+
+def _public_source(proxy: str) -> Source:
+    policy = HttpPolicy(min_delay=0.0, respect_robots=False, allow_private=False, proxy=proxy)
+    return Source(
+        id="pub", title="Pub", listing=ListingSpec(urls=("http://public.test/a",)), http=policy
+    )
+
+
+def test_public_address_is_checked_once_per_host_and_session(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    asked = _counting_resolver(monkeypatch, {"public.test": "93.184.216.34"})
+    with FaultServer() as server, HttpClient(Settings(retries=0)) as client:
+        for path in ("/a", "/b", "/c"):
+            server.route(path, Reply(body=path))
+        source = _public_source(server.url("").rstrip("/"))  # the server stands in as proxy
+        session = client.session(source)
+        pages = [session.get(f"http://public.test{p}") for p in ("/a", "/b", "/c")]
+        assert [p.text for p in pages] == ["/a", "/b", "/c"]
+        assert asked == ["public.test"]
+        client.session(source).get("http://public.test/a")  # a new refresh checks again
+        assert asked == ["public.test", "public.test"]
+
+
+def test_private_answer_is_refused_every_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    asked = _counting_resolver(monkeypatch, {"public.test": "10.0.0.7"})
+    with FaultServer() as server, HttpClient(Settings(retries=0)) as client:
+        server.route("/a", Reply(body="internal"))
+        session = client.session(_public_source(server.url("").rstrip("/")))
+        for _ in range(2):
+            with pytest.raises(UnsafeURLError) as e:
+                session.get("http://public.test/a")
+            assert "10.0.0.7" in e.value.reason
+        assert asked == ["public.test", "public.test"]
+        assert server.requests() == []
+
+
+def test_validators_of_and_state_and_count_answer_like_the_single_queries(
+    tmp_path: Path,
+) -> None:
+    from dataclasses import replace
+
+    from feedbridge.model import SourceState, Validators
+
+    with SQLiteStore(tmp_path / "s.sqlite") as store:
+        assert store.state_and_count("a") == (SourceState(source_id="a"), 0)
+        store.save_validators(
+            {"http://x/1": Validators(etag='"e1"'), "http://x/2": Validators(last_modified="M")}
+        )
+        urls = ["http://x/1", "http://x/2", "http://x/none", "http://x/1"]
+        got = store.validators_of(urls)
+        assert got == {u: store.validators(u) for u in ("http://x/1", "http://x/2")}
+        assert store.validators_of([]) == {}
+        store.save_entries([_entry("a", k) for k in range(3)], NOW)
+        state = replace(store.state("a"), status="ok", entry_count=3, last_success=NOW)
+        store.save_state(state)
+        assert store.state_and_count("a") == (store.state("a"), store.count("a")) == (state, 3)
