@@ -106,6 +106,7 @@ class _Run:
     roots: dict[str, str] = field(default_factory=dict)
     stale_feed: bool = False
     entry_count: int = 0  # entries in the store, kept up to date by the run
+    notices_possible: bool = True
 
 
 def refresh_source(
@@ -123,10 +124,11 @@ def refresh_source(
     now = now or datetime.now(UTC)
     if generic is None and (source.article is None or source.article.body is None):
         generic = _generic_extractor(source)
-    state = store.state(source.id)
+    state, stored = store.state_and_count(source.id)
     session = client.session(source)
-    stored = store.count(source.id)
     run = _Run(source, settings, store, session, now, first_run=stored == 0)
+    # a notice entry exists only after a failed run: an "ok" state has none to look for
+    run.notices_possible = state.status != "ok"
     # entries saved by a run that died before publishing: publish them now
     run.stale_feed = stored != state.entry_count
     run.entry_count = stored
@@ -175,7 +177,11 @@ def _refresh(run: _Run, generic: Callable[[str, str], str | None] | None) -> Ref
     counts = run.store.save_entries(entries, run.now)
     run.store.touch(source.id, [k for k in keyed if k in known], run.now)
     # a recovered source drops its notice entry, and the feed must drop it too
-    notices = list(run.store.known(source.id, [f"notice:{k}" for k in ERROR_KINDS]))
+    notices = (
+        list(run.store.known(source.id, [f"notice:{k}" for k in ERROR_KINDS]))
+        if run.notices_possible
+        else []
+    )
     removed = run.store.delete(source.id, notices) if notices else 0
     saved = {u: v for u, v in run.validators.items() if u not in run.hold_validators}
     for url in set(run.roots.values()):  # set or clear the "page it in full" mark
@@ -209,8 +215,9 @@ def _collect_items(run: _Run) -> list[ListingItem]:
 def _collect_from(run: _Run, url: str) -> list[ListingItem]:
     """Items of one listing URL and, when paginated, its further pages."""
     spec = run.source.listing
-    resume = run.store.validators(_resume_key(url)).etag is not None
-    page = run.session.get(url, validators=None if resume else run.store.validators(url))
+    known = run.store.validators_of([url, _resume_key(url)])  # one query for both
+    resume = known.get(_resume_key(url), Validators()).etag is not None
+    page = run.session.get(url, validators=None if resume else known.get(url, Validators()))
     if page.not_modified:
         log.info("%s: %s not modified", run.source.id, url)
         return []

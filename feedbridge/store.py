@@ -343,8 +343,10 @@ class Store(Protocol):
     def touch(self, source_id: str, keys: Iterable[str], now: datetime) -> None: ...
     def delete(self, source_id: str, keys: Iterable[str]) -> int: ...
     def validators(self, url: str) -> Validators: ...
+    def validators_of(self, urls: Iterable[str]) -> dict[str, Validators]: ...
     def save_validators(self, items: Mapping[str, Validators]) -> None: ...
     def state(self, source_id: str) -> SourceState: ...
+    def state_and_count(self, source_id: str) -> tuple[SourceState, int]: ...
     def save_state(self, state: SourceState) -> None: ...
     def states(self) -> list[SourceState]: ...
     def entry_by_url(self, source_id: str, url: str) -> Entry | None: ...
@@ -583,6 +585,21 @@ class SQLiteStore:
             return Validators()
         return Validators(etag=rows[0]["etag"], last_modified=rows[0]["last_modified"])
 
+    def validators_of(self, urls: Iterable[str]) -> dict[str, Validators]:
+        """The remembered validators of several URLs in one query (URLs without any are
+        left out)."""
+        wanted = _unique(urls)
+        found: dict[str, Validators] = {}
+        with self._guard("validators"):
+            for chunk in _chunks(wanted):
+                marks = ", ".join("?" * len(chunk))
+                sql = f"SELECT url, etag, last_modified FROM http_validators WHERE url IN ({marks})"
+                for row in self._query(sql, chunk):
+                    found[row["url"]] = Validators(
+                        etag=row["etag"], last_modified=row["last_modified"]
+                    )
+        return found
+
     def save_validators(self, items: Mapping[str, Validators]) -> None:
         """Remember validators per URL; empty Validators forget the URL."""
         if not items:
@@ -629,6 +646,16 @@ class SQLiteStore:
                 f"SELECT {_STATE_COLUMNS} FROM sources WHERE source_id = ?", (source_id,)
             )
             return _state_from_row(rows[0]) if rows else SourceState(source_id=source_id)
+
+    def state_and_count(self, source_id: str) -> tuple[SourceState, int]:
+        """``state`` and ``count`` in one query (a refresh starts with both)."""
+        with self._guard("state", source_id):
+            rows = self._query(
+                f"SELECT {_STATE_COLUMNS}, stored FROM sources WHERE source_id = ?", (source_id,)
+            )
+            if not rows:
+                return SourceState(source_id=source_id), 0
+            return _state_from_row(rows[0]), int(rows[0]["stored"])
 
     def save_state(self, state: SourceState) -> None:
         """Store a source's state as given (``entry_count`` included: the caller sets it)."""
