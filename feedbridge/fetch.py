@@ -26,6 +26,7 @@ import random
 import socket
 import threading
 import time
+import urllib.request
 import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -106,6 +107,7 @@ class HttpClient:
         # and proxies / CA bundle (a scan of os.environ: 10 % of an unchanged refresh).
         self._netrc: dict[str, tuple[str, str] | None] = {}
         self._environment: dict[tuple[str, str | None, bool | str], _EnvSettings] = {}
+        self._env_proxies: bool | None = None  # any proxy set in the environment?
 
     def netrc_auth(self, url: str) -> tuple[str, str] | None:
         """``requests.utils.get_netrc_auth`` for ``url``'s host, looked up once per host."""
@@ -123,10 +125,15 @@ class HttpClient:
     ) -> _EnvSettings:
         """Proxies, verify and cert as ``Session.merge_environment_settings`` gives them for
         ``url`` (environment proxies and ``no_proxy``, ``REQUESTS_CA_BUNDLE``) in a session
-        with this ``proxy`` and ``verify``; looked up once per origin."""
+        with this ``proxy`` and ``verify``; looked up once per origin, or once in all when the
+        environment names no proxy."""
         parts = urlsplit(url)
-        key = (f"{parts.scheme}://{parts.netloc}", proxy, verify)
         with self._lock:
+            if self._env_proxies is None:
+                # no proxy variables at all: the answer is the same for every origin
+                self._env_proxies = bool(urllib.request.getproxies())
+            origin = f"{parts.scheme}://{parts.netloc}" if self._env_proxies else "*"
+            key = (origin, proxy, verify)
             known = self._environment.get(key)
         if known is None:
             proxies = {"http": proxy, "https": proxy} if proxy else {}
