@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -116,13 +117,25 @@ def publishing(quick: bool = False) -> Report:
 
 
 def store_growth(quick: bool = False) -> Report:
-    """Refresh and publish times at a small and a large stored history of one source."""
+    """Refresh and publish times at a small and a large stored history of one source.
+
+    Both histories are set up first and then measured in turns (small, large, small, …), so
+    a change in the machine's load during the scenario weighs on both sides of each ratio.
+    """
     report = Report("6 store growth")
     small, large = (1_000, 20_000) if quick else (1_000, 100_000)
-    repeat = 3 if quick else 5
-    found: dict[int, dict[str, float]] = {}
+    repeat = 3 if quick else 7
+    with contextlib.ExitStack() as stack:
+        setups = {h: stack.enter_context(_History(h)) for h in (small, large)}
+        times: dict[int, dict[str, list[float]]] = {
+            h: {"refresh +2": [], "refresh unchanged": [], "publish": []} for h in setups
+        }
+        for _ in range(repeat):
+            for history, setup in setups.items():
+                for what, took in setup.measure().items():
+                    times[history][what].append(took)
+    found = {h: {k: median(v) * 1000 for k, v in t.items()} for h, t in times.items()}
     for history in (small, large):
-        found[history] = _one_history(history, repeat)
         print(
             f"  history {history}: "
             + ", ".join(f"{k} {v:.1f} ms" for k, v in found[history].items())
@@ -141,45 +154,53 @@ def store_growth(quick: bool = False) -> Report:
     return report
 
 
-def _one_history(history: int, repeat: int) -> dict[str, float]:
-    site = ScaleSite(seed="history", count=20)
-    with ScaleServer([site]) as server, tempfile.TemporaryDirectory() as tmp:
-        server.warm()
-        work = Path(tmp)
-        config = load_config(write_config(work / "bench.yaml", server.origins, work))
-        source: Source = config.sources[0]
-        settings = config.settings
-        store = SQLiteStore(settings.state_db)
-        client = HttpClient(settings)
-        try:
-            old = START - timedelta(days=400)  # older than anything the site lists
-            entries = synthetic_entries(source.id, history, start=old)
-            for k in range(0, len(entries), 5000):
-                store.save_entries(entries[k : k + 5000], START)
-            refresh_source(source, settings, client, store)  # the site's 20 articles
-            plus, same, pub = [], [], []
-            meta = feed_meta(source, settings)
-            for _ in range(repeat):
-                server.publish(2)
-                server.warm()
-                plus.append(_timed_refresh(source, settings, client, store))
-                same.append(_timed_refresh(source, settings, client, store))
-                t = time.perf_counter()
-                publish(
-                    meta,
-                    store.entries(source.id, source.max_entries),
-                    work / "pub",
-                    settings.formats,
-                )
-                pub.append(time.perf_counter() - t)
-        finally:
-            client.close()
-            store.close()
-    return {
-        "refresh +2": median(plus) * 1000,
-        "refresh unchanged": median(same) * 1000,
-        "publish": median(pub) * 1000,
-    }
+class _History:
+    """One source with ``history`` stored entries, its site, store and client: set up on
+    enter (the site's 20 articles refreshed once), closed on exit."""
+
+    def __init__(self, history: int) -> None:
+        self.history = history
+        self._stack = contextlib.ExitStack()
+
+    def __enter__(self) -> _History:
+        stack = self._stack
+        self.server = stack.enter_context(ScaleServer([ScaleSite(seed="history", count=20)]))
+        self.server.warm()
+        work = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        self.work = work
+        config = load_config(write_config(work / "bench.yaml", self.server.origins, work))
+        self.source: Source = config.sources[0]
+        self.settings = config.settings
+        self.store = SQLiteStore(self.settings.state_db)
+        stack.callback(self.store.close)
+        self.client = HttpClient(self.settings)
+        stack.callback(self.client.close)
+        old = START - timedelta(days=400)  # older than anything the site lists
+        entries = synthetic_entries(self.source.id, self.history, start=old)
+        for k in range(0, len(entries), 5000):
+            self.store.save_entries(entries[k : k + 5000], START)
+        refresh_source(self.source, self.settings, self.client, self.store)  # 20 articles
+        self.meta = feed_meta(self.source, self.settings)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stack.close()
+
+    def measure(self) -> dict[str, float]:
+        """Seconds for: a refresh finding 2 new articles, an unchanged one, a publish."""
+        source, settings, client, store = self.source, self.settings, self.client, self.store
+        self.server.publish(2)
+        self.server.warm()
+        plus = _timed_refresh(source, settings, client, store)
+        same = _timed_refresh(source, settings, client, store)
+        t = time.perf_counter()
+        publish(
+            self.meta,
+            store.entries(source.id, source.max_entries),
+            self.work / "pub",
+            settings.formats,
+        )
+        return {"refresh +2": plus, "refresh unchanged": same, "publish": time.perf_counter() - t}
 
 
 def _timed_refresh(
