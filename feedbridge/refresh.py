@@ -133,7 +133,13 @@ def refresh_source(
     run.stale_feed = stored != state.entry_count
     run.entry_count = stored
     try:
-        result = _refresh(run, generic)
+        try:
+            result = _refresh(run, generic)
+        except FeedbridgeError:
+            raise
+        except Exception as bug:  # a bug must cost one source one run, never the whole process
+            log.exception("%s: internal error", source.id)
+            raise FeedbridgeError(f"internal error: {bug!r} (please report it)") from bug
     except FeedbridgeError as e:
         kind = _error_kind(e)
         log.error("%s: %s: %s", source.id, kind, e)
@@ -183,13 +189,14 @@ def _refresh(run: _Run, generic: Callable[[str, str], str | None] | None) -> Ref
         else []
     )
     removed = run.store.delete(source.id, notices) if notices else 0
-    saved = {u: v for u, v in run.validators.items() if u not in run.hold_validators}
-    for url in set(run.roots.values()):  # set or clear the "page it in full" mark
-        saved[_resume_key(url)] = Validators(etag="1" if url in run.hold_validators else None)
-    run.store.save_validators(saved)
     run.entry_count += counts.new - removed
     changed = counts.new + counts.updated + removed > 0 or run.stale_feed
     published = _publish(run, changed=changed)
+    # validators last: if publishing failed, the next run sees the listing again in full
+    saved = {_vkey(run, u): v for u, v in run.validators.items() if u not in run.hold_validators}
+    for url in set(run.roots.values()):  # set or clear the "page it in full" mark
+        saved[_resume_key(run, url)] = Validators(etag="1" if url in run.hold_validators else None)
+    run.store.save_validators(saved)
     return RefreshResult(
         source.id,
         new=counts.new,
@@ -215,9 +222,13 @@ def _collect_items(run: _Run) -> list[ListingItem]:
 def _collect_from(run: _Run, url: str) -> list[ListingItem]:
     """Items of one listing URL and, when paginated, its further pages."""
     spec = run.source.listing
-    known = run.store.validators_of([url, _resume_key(url)])  # one query for both
-    resume = known.get(_resume_key(url), Validators()).etag is not None
-    page = run.session.get(url, validators=None if resume else known.get(url, Validators()))
+    known = run.store.validators_of([_vkey(run, url), _resume_key(run, url)])  # one query
+    resume = known.get(_resume_key(run, url), Validators()).etag is not None
+    # a source with nothing stored (new, renamed) asks for the full page, never a 304
+    conditional = not (resume or run.first_run)
+    page = run.session.get(
+        url, validators=known.get(_vkey(run, url), Validators()) if conditional else None
+    )
     if page.not_modified:
         log.info("%s: %s not modified", run.source.id, url)
         return []
@@ -237,6 +248,9 @@ def _collect_from(run: _Run, url: str) -> list[ListingItem]:
         except BlockedError:
             raise
         except FetchError as e:
+            if e.status in GONE_STATUSES:  # past the last page: the end, not a failure
+                log.info("%s: %s: page %d is %s, paging ends", run.source.id, url, n, e.status)
+                break
             # page 1 was good: keep its items, retry the rest next run
             log.warning(
                 "%s: %s: page %d not fetched, paging stops here: %s", run.source.id, url, n, e
@@ -257,10 +271,16 @@ def _collect_from(run: _Run, url: str) -> list[ListingItem]:
     return items[: spec.max_items]
 
 
-def _resume_key(url: str) -> str:
-    """Where the mark "page this listing in full next run" is kept: a validators row under a
-    URL no request uses (the fragment is never sent)."""
-    return f"{url}#feedbridge-resume"
+def _vkey(run: _Run, url: str) -> str:
+    """Where a URL's HTTP validators are kept for this source. Per source: two sources on
+    one listing URL must not answer each other's conditional requests (the second would get
+    a 304 for items it never stored). The fragment is never sent, so it cannot clash."""
+    return f"{url}#feedbridge:{run.source.id}"
+
+
+def _resume_key(run: _Run, url: str) -> str:
+    """Where the mark "page this listing in full next run" is kept, as a validators row."""
+    return f"{url}#feedbridge-resume:{run.source.id}"
 
 
 def _next_page(
@@ -427,7 +447,7 @@ def _article_for(
     if spec is None and generic is None:
         return _from_listing(item)
     try:
-        validators = run.store.validators(item.url) if recheck else None
+        validators = run.store.validators(_vkey(run, item.url)) if recheck else None
         page = run.session.get(item.url, validators=validators, referer=item.listing_url)
     except RobotsDisallowed as e:
         # the site asks us not to fetch this one page: publish what its listing says
@@ -596,14 +616,16 @@ def _save_failure(
             last_error=f"{kind}: {e}",
             status="degraded" if kind in ("blocked", "drift") else "failing",
             retry_after=retry_after,
-            entry_count=store.count(state.source_id),
+            # not recounted: entries stored by a run that then failed to publish must make
+            # the next run publish (it compares this count with the store's)
+            entry_count=state.entry_count,
         )
     )
 
 
 def _maybe_notice(run: _Run, e: FeedbridgeError, kind: str) -> None:
     """With ``expect.notice_entry``, one clearly marked entry tells feed readers what broke."""
-    if not run.source.expect.notice_entry:
+    if not run.source.expect.notice_entry or kind not in ("blocked", "drift"):
         return
     source = run.source
     what = "blocked" if kind == "blocked" else "layout changed"
