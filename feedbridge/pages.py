@@ -191,6 +191,13 @@ _STRONG_MARKERS = (
     ("cf-browser-verification", "a Cloudflare browser check"),
     ("_incapsula_resource", "an Imperva/Incapsula bot check"),
 )
+_AMBIGUOUS_TITLES = frozenset({"access denied", "please wait", "security check"})
+_CAPTCHA_PAGE = "a captcha page"
+_CAPTCHA_WORD = re.compile(r"\bcaptcha\b", re.I)
+_CAPTCHA_WIDGET = re.compile(
+    r"""class=["'][^"']*\b(?:g-recaptcha|h-captcha|cf-turnstile)\b""", re.I
+)
+_TINY_TEXT = 600  # visible characters: what a block page shows, shorter than any article
 # Markers that mean a block only on a page with little else on it: Cloudflare injects
 # challenge-platform scripts into real pages, and articles may mention captchas.
 _WEAK_MARKERS = (
@@ -213,14 +220,28 @@ def detect_block(page: Page) -> str | None:
     lower = text.lower()
     match = _TITLE.search(text, 0, 65536)
     title = " ".join(html.unescape(match.group(1)).split()).lower() if match else ""
+    visible: str | None = None
+
+    def small(limit: int = _SMALL_TEXT) -> bool:  # computed once, only for suspicious pages
+        nonlocal visible
+        if visible is None:
+            visible = " ".join(_TAG.sub(" ", _INVISIBLE.sub(" ", text)).split())
+        return len(visible) < limit
+
     for prefix, what in _BLOCK_TITLES:
-        if title.startswith(prefix):
+        # "Access denied: the files…" can be an article's headline: such titles count only
+        # on a page with little else on it
+        if title.startswith(prefix) and (prefix not in _AMBIGUOUS_TITLES or small(_TINY_TEXT)):
             return what
     for marker, what in _STRONG_MARKERS:
         if marker in lower:
             return what
     weak = [what for marker, what in _WEAK_MARKERS if marker in lower]
-    if not weak:  # the usual page: no need to strip it down to its visible text
+    if not weak or not small():  # the usual page
         return None
-    visible = " ".join(_TAG.sub(" ", _INVISIBLE.sub(" ", text)).split())
-    return weak[0] if len(visible) < _SMALL_TEXT else None
+    # a captcha people see (the word, or a widget), not a "recaptcha" script a form loads
+    if weak == [_CAPTCHA_PAGE] and not (
+        _CAPTCHA_WORD.search(visible or "") or _CAPTCHA_WIDGET.search(text)
+    ):
+        return None
+    return weak[0]

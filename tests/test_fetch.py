@@ -440,6 +440,16 @@ FILLER = "<p>" + "Pyongyang, November 10 (KCNA) -- A long article body. " * 60 +
         ("<title>Blog</title>" + FILLER + "<p>Our new captcha is live.</p>", "text/html", None),
         ("<rss><title>Just a moment...</title></rss>", "application/rss+xml", None),
         ("<rss><item>captcha</item></rss>", "application/xml", None),
+        # Headlines that start like block titles, and short posts that load reCAPTCHA for a
+        # comment form, are articles.
+        ("<title>Access denied: the files nobody saw</title>" + FILLER, "text/html", None),
+        ("<title>Please wait for the harvest</title>" + FILLER, "text/html", None),
+        (
+            "<title>Short note</title><script src='https://www.google.com/recaptcha/api.js'>"
+            "</script><p>A short real post.</p>",
+            "text/html",
+            None,
+        ),
     ],
 )
 def test_detect_block(html: str, content_type: str, expected: str | None) -> None:
