@@ -814,7 +814,12 @@ def test_hostile_sites_get_one_line_each_and_the_last_good_feeds_stay(tmp_path: 
     for log in logs.values():
         log = sorted(log, key=lambda r: r.start)
         gaps = [y.start - x.start for x, y in zip(log, log[1:], strict=False)]
-        assert min(gaps) >= min_delay - 0.01
+        # The server stamps a request when it starts handling it; on a loaded machine one
+        # request can be handled late, which shortens the gap after it and lengthens the one
+        # before. So: no gap far below the delay, and no two neighbouring gaps below twice it.
+        assert min(gaps) >= min_delay * 0.4, sorted(gaps)[:3]
+        pairs = [x + y for x, y in zip(gaps, gaps[1:], strict=False)]
+        assert min(pairs) >= 2 * min_delay - 0.015, sorted(pairs)[:3]
         assert peak_in_flight(log) <= 2
 
 
