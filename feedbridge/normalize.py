@@ -20,8 +20,6 @@ from zoneinfo import ZoneInfo
 
 import nh3
 
-UTC = UTC
-_WS = re.compile(r"\s+")
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 _TRACKING_PARAMS = re.compile(r"^(utm_[a-z]+|fbclid|gclid|mc_cid|mc_eid)$", re.I)
 

@@ -59,7 +59,6 @@ BLOCK_TAGS = frozenset(
         "ul",
     ]
 )
-_WS = re.compile(r"\s+")
 # XML 1.0 forbids these; sites do send them.
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 LAZY_SRC_ATTRS = ("data-src", "data-original", "data-lazy-src", "data-url")
@@ -156,10 +155,6 @@ def _text_parts(el: etree._Element) -> Iterator[str]:
             yield child.tail
     if block:
         yield " "
-
-
-def _joined_parts(el: etree._Element) -> str:
-    return "".join(_text_parts(el))
 
 
 def collapse(text: str) -> str:
