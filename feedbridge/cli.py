@@ -73,6 +73,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("sources", nargs="*", metavar="SOURCE", help="source ids (default: all)")
     run.add_argument(
+        "--reextract",
+        action="store_true",
+        help="refetch every article on the listing and update entries whose text changed "
+        "(after fixing a selector; costs one request per article)",
+    )
+    run.add_argument(
         "--workers", type=int, default=4, help="sources refreshed in parallel (default 4)"
     )
     run.set_defaults(func=cmd_run)
@@ -158,13 +164,17 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
         return EXIT_CONFIG
     config = load(args)
-    results = run_sources(config, args.sources or None, workers=args.workers)
+    results = run_sources(
+        config, args.sources or None, workers=args.workers, reextract=args.reextract
+    )
     for r in results:
         print(summary_line(r))
     return EXIT_FAILED if results and not any(r.ok for r in results) else EXIT_OK
 
 
-def run_sources(config: Config, ids: Sequence[str] | None, workers: int = 4) -> list[RefreshResult]:
+def run_sources(
+    config: Config, ids: Sequence[str] | None, workers: int = 4, *, reextract: bool = False
+) -> list[RefreshResult]:
     """Refresh the named sources (default all) once, in parallel; results in config order."""
     from feedbridge.fetch import HttpClient
     from feedbridge.refresh import refresh_source
@@ -183,7 +193,12 @@ def run_sources(config: Config, ids: Sequence[str] | None, workers: int = 4) -> 
     try:
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
             return list(
-                pool.map(lambda s: refresh_source(s, config.settings, client, store), sources)
+                pool.map(
+                    lambda s: refresh_source(
+                        s, config.settings, client, store, reextract=reextract
+                    ),
+                    sources,
+                )
             )
     except FeedbridgeError as e:  # pragma: no cover - refresh_source records its own failures
         log.error("%s", e)

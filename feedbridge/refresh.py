@@ -98,6 +98,7 @@ class _Run:
     session: Session
     now: datetime
     first_run: bool
+    reextract: bool = False  # refetch and re-extract every listed article (after a config fix)
     errors: int = 0
     validators: dict[str, Validators] = field(default_factory=dict)
     hold_validators: set[str] = field(default_factory=set)
@@ -117,16 +118,18 @@ def refresh_source(
     now: datetime | None = None,
     *,
     generic: Callable[[str, str], str | None] | None = None,
+    reextract: bool = False,
 ) -> RefreshResult:
     """Refresh one source. Never raises for site problems: the outcome is in the result and in
-    the stored SourceState."""
+    the stored SourceState. ``reextract`` fetches the listing and every article on it in full
+    and updates the entries whose extraction changed (after fixing a selector)."""
     started = time.monotonic()
     now = now or datetime.now(UTC)
     if generic is None and (source.article is None or source.article.body is None):
         generic = _generic_extractor(source)
     state, stored = store.state_and_count(source.id)
     session = client.session(source)
-    run = _Run(source, settings, store, session, now, first_run=stored == 0)
+    run = _Run(source, settings, store, session, now, first_run=stored == 0, reextract=reextract)
     # a notice entry exists only after a failed run: an "ok" state has none to look for
     run.notices_possible = state.status != "ok"
     # entries saved by a run that died before publishing: publish them now
@@ -225,7 +228,7 @@ def _collect_from(run: _Run, url: str) -> list[ListingItem]:
     known = run.store.validators_of([_vkey(run, url), _resume_key(run, url)])  # one query
     resume = known.get(_resume_key(run, url), Validators()).etag is not None
     # a source with nothing stored (new, renamed) asks for the full page, never a 304
-    conditional = not (resume or run.first_run)
+    conditional = not (resume or run.first_run or run.reextract)
     page = run.session.get(
         url, validators=known.get(_vkey(run, url), Validators()) if conditional else None
     )
@@ -399,9 +402,10 @@ def _recheck_entries(
     """Refetch (conditionally) the articles younger than ``article.refetch_days`` to catch
     edits; an edited one comes back with ``updated`` = now (``published`` is kept by the store)."""
     spec = run.source.article
-    if spec is None or spec.refetch_days <= 0:
+    if not run.reextract and (spec is None or spec.refetch_days <= 0):
         return []
-    horizon = run.now.timestamp() - spec.refetch_days * 86400
+    days = float("inf") if run.reextract else (spec.refetch_days if spec else 0.0)
+    horizon = run.now.timestamp() - days * 86400
     young = [
         (k, i)
         for k, i in keyed.items()
@@ -409,7 +413,7 @@ def _recheck_entries(
         and not known[k].is_notice
         and (known[k].first_seen or run.now).timestamp() >= horizon
     ]
-    articles = _fetch_articles(run, [i for _, i in young], generic, recheck=True)
+    articles = _fetch_articles(run, [i for _, i in young], generic, recheck=not run.reextract)
     entries = []
     for (key, item), article in zip(young, articles, strict=True):
         if article is None or article.method == "listing":

@@ -125,3 +125,26 @@ def test_store_keeps_count_in_step(site: StaticSite, tmp_path: Path) -> None:
     run_sources(cfg, None)
     with SQLiteStore(cfg.settings.state_db) as store:
         assert store.state("blog").entry_count == store.count("blog") == 3
+
+
+def test_reextract_after_fixing_a_selector(site: StaticSite, tmp_path: Path) -> None:
+    """A body selector that matched nothing left listing summaries; after the fix,
+    `run --once --reextract` brings the full text to the entries already stored."""
+    broken = config(tmp_path, site.url)
+    src = broken.sources[0]
+    assert src.article is not None and src.article.body is not None
+    from dataclasses import replace
+
+    from feedbridge.model import Selector
+
+    wrong = replace(src.article.body, selector=Selector("css", "div.nope"))
+    broken_cfg = replace(broken, sources=(replace(src, article=replace(src.article, body=wrong)),))
+    [first] = run_sources(broken_cfg, None)
+    assert first.ok and first.new == 3 and first.errors == 3  # fell back to summaries
+    [plain] = run_sources(broken, None)
+    assert (plain.new, plain.updated) == (0, 0)  # a normal run does not revisit them
+    [fixed] = run_sources(broken, None, reextract=True)
+    assert (fixed.new, fixed.updated) == (0, 3), fixed
+    with SQLiteStore(broken.settings.state_db) as store:
+        assert {e.method for e in store.entries("blog")} == {"selectors"}
+        assert all("Body" in e.content_html for e in store.entries("blog"))
