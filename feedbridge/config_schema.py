@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from itertools import combinations
 from typing import Any, TypeAlias
 
+from feedbridge.model import LISTING_FIELDS
+
 SCHEMA_ID = "https://github.com/feedbridge/feedbridge/config/feedbridge.schema.json"
 
 SOURCE_ID_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}$"
@@ -37,7 +39,6 @@ HTTP_URL_PATTERN = r"^[hH][tT][tT][pP][sS]?://[^\s/?#]+"
 DURATION_PATTERN = r"^[0-9]+(\.[0-9]+)?\s*[smhd]?$"
 LANGUAGE_PATTERN = r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$"
 
-LISTING_FIELDS = ("title", "link", "date", "summary", "author", "categories", "image")
 ARTICLE_FIELDS = ("title", "date", "body", "author", "categories", "image")
 TAKES = ("text", "html", "inner_html", "attribute")
 FEED_FORMATS = ("atom", "rss", "json")

@@ -18,8 +18,6 @@ from feedbridge import rules
 from feedbridge.model import ListingItem, ListingSpec, Pagination
 from feedbridge.normalize import ParsedDate, canonical_url, clean_text, parse_date
 
-LISTING_FIELDS = ("title", "link", "date", "summary", "author", "categories", "image")
-
 
 @dataclass(frozen=True)
 class FormRequest:

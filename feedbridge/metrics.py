@@ -22,6 +22,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
 
+from feedbridge.model import ERROR_KINDS as RUN_ERROR_KINDS
 from feedbridge.model import RefreshResult, Source, SourceState
 from feedbridge.schedule import is_stale
 
@@ -29,7 +30,7 @@ CONTENT_TYPE = CONTENT_TYPE_LATEST
 #: Refreshes range from a 304 in milliseconds to a backfill of many pages over minutes.
 DURATION_BUCKETS = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600)
 #: ``error_kind`` values of RefreshResult, plus "item" for items skipped within a good run.
-ERROR_KINDS = ("fetch", "blocked", "drift", "extract", "store", "publish", "item")
+ERROR_KINDS = (*RUN_ERROR_KINDS, "item")
 
 #: What the state collector reads: the configured sources, their states, and the start time.
 StateView = Callable[[], tuple[Sequence[Source], Mapping[str, SourceState], datetime]]

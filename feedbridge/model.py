@@ -26,6 +26,12 @@ from typing import Literal
 # Config
 # ---------------------------------------------------------------------------------------------
 
+#: The fields a listing item can have (``listing.fields`` keys).
+LISTING_FIELDS = ("title", "link", "date", "summary", "author", "categories", "image")
+
+#: ``RefreshResult.error_kind`` values: why a run failed.
+ERROR_KINDS = ("fetch", "blocked", "drift", "extract", "store", "publish", "internal")
+
 SelectorKind = Literal["css", "xpath"]
 Take = Literal["text", "html", "inner_html", "attribute"]
 
@@ -303,5 +309,5 @@ class RefreshResult:
     ok: bool = True
     published: bool = False
     reason: str | None = None
-    error_kind: str | None = None  # fetch | blocked | drift | extract | store | publish
+    error_kind: str | None = None  # one of ERROR_KINDS
     requests: int = 0

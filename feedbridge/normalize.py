@@ -20,7 +20,8 @@ from zoneinfo import ZoneInfo
 
 import nh3
 
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+#: characters XML 1.0 forbids (and DEL): sites send them, feeds must not carry them
+CONTROL_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 _TRACKING_PARAMS = re.compile(r"^(utm_[a-z]+|fbclid|gclid|mc_cid|mc_eid)$", re.I)
 
 
@@ -33,7 +34,7 @@ def clean_text(value: str | None) -> str:
     """Plain text: entities decoded, control characters dropped, whitespace collapsed."""
     if not value:
         return ""
-    return " ".join(_CONTROL.sub("", htmllib.unescape(value)).split())
+    return " ".join(CONTROL_CHARS.sub("", htmllib.unescape(value)).split())
 
 
 # A space goes before each block tag, so text on either side is not glued together. The
@@ -399,7 +400,7 @@ def sanitize_html(fragment: str) -> str:
     event-handler attributes, only http(s)/mailto URLs. Links get rel="noopener noreferrer"."""
     if not fragment:
         return ""
-    return _html_cleaner().clean(_CONTROL.sub("", fragment)).strip()
+    return _html_cleaner().clean(CONTROL_CHARS.sub("", fragment)).strip()
 
 
 class _Cleaner(Protocol):

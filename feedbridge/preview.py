@@ -37,6 +37,7 @@ from urllib.parse import urlsplit
 from feedbridge import listing as listing_mod
 from feedbridge.errors import DriftError, ExtractError, FeedbridgeError
 from feedbridge.model import (
+    LISTING_FIELDS,
     ArticleSpec,
     Config,
     HttpPolicy,
@@ -53,7 +54,7 @@ from feedbridge.pages import decode_body
 from feedbridge.propose import Proposal, propose
 
 EXIT_OK, EXIT_FAILED = 0, 1
-FIELDS = ("title", "link", "date", "summary", "author", "categories", "image")
+FIELDS = LISTING_FIELDS
 ARTICLE_CHARS = 1500
 
 

@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from feedbridge import listing as listing_mod
@@ -34,8 +34,10 @@ from feedbridge.errors import (
     ExtractError,
     FeedbridgeError,
     FetchError,
+    PublishError,
     ResponseTooLarge,
     RobotsDisallowed,
+    StoreError,
     UnsafeURLError,
 )
 from feedbridge.extract import extract_article, strip_fragment, without_removed
@@ -71,7 +73,7 @@ log = logging.getLogger(__name__)
 GONE_STATUSES = (404, 410)
 #: article fetch failures that would repeat on every run (see the policy above)
 PERMANENT = (ResponseTooLarge, UnsafeURLError)
-ERROR_KINDS = ("blocked", "drift", "fetch", "extract", "store", "publish")
+NOTICE_KINDS = ("blocked", "drift")  # failures that get a notice entry (expect.notice_entry)
 
 
 class Session(Protocol):
@@ -187,7 +189,7 @@ def _refresh(run: _Run, generic: Callable[[str, str], str | None] | None) -> Ref
     run.store.touch(source.id, [k for k in keyed if k in known], run.now)
     # a recovered source drops its notice entry, and the feed must drop it too
     notices = (
-        list(run.store.known(source.id, [f"notice:{k}" for k in ERROR_KINDS]))
+        list(run.store.known(source.id, [f"notice:{k}" for k in NOTICE_KINDS]))
         if run.notices_possible
         else []
     )
@@ -601,7 +603,11 @@ def _error_kind(e: FeedbridgeError) -> str:
         return "fetch"
     if isinstance(e, ExtractError):
         return "extract"
-    return type(e).__name__.lower().removesuffix("error") or "error"
+    if isinstance(e, StoreError):
+        return "store"
+    if isinstance(e, PublishError):
+        return "publish"
+    return "internal"
 
 
 def _save_failure(
@@ -609,8 +615,6 @@ def _save_failure(
 ) -> None:
     retry_after = None
     if isinstance(e, FetchError) and e.retry_after:
-        from datetime import timedelta
-
         retry_after = now + timedelta(seconds=e.retry_after)
     store.save_state(
         replace(
@@ -629,7 +633,7 @@ def _save_failure(
 
 def _maybe_notice(run: _Run, e: FeedbridgeError, kind: str) -> None:
     """With ``expect.notice_entry``, one clearly marked entry tells feed readers what broke."""
-    if not run.source.expect.notice_entry or kind not in ("blocked", "drift"):
+    if not run.source.expect.notice_entry or kind not in NOTICE_KINDS:
         return
     source = run.source
     what = "blocked" if kind == "blocked" else "layout changed"

@@ -12,6 +12,7 @@ from urllib.parse import urljoin
 from lxml import etree, html
 
 from feedbridge.model import Rule, Selector
+from feedbridge.normalize import CONTROL_CHARS
 from feedbridge.selectors import compile_regex, compile_selector
 
 # Elements whose boundaries separate words: text on either side must not be glued together.
@@ -60,12 +61,12 @@ BLOCK_TAGS = frozenset(
     ]
 )
 # XML 1.0 forbids these; sites do send them.
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+
 LAZY_SRC_ATTRS = ("data-src", "data-original", "data-lazy-src", "data-url")
 LAZY_SRCSET_ATTRS = ("data-srcset", "srcset")
 
 
-# The characters of _CONTROL below U+0100, as bytes (for a fast test; see _has_control).
+# The characters of CONTROL_CHARS below U+0100, as bytes (for a fast test; see _has_control).
 _CONTROL_BYTES = bytes(range(0x09)) + b"\x0b\x0c" + bytes(range(0x0E, 0x20)) + b"\x7f"
 
 
@@ -86,7 +87,7 @@ _PARSER.set_element_class_lookup(
 def parse_document(text: str, url: str) -> html.HtmlElement:
     """Parse (possibly broken) HTML leniently; an empty or unparsable body gives an empty <html>."""
     if _has_control(text):
-        text = _CONTROL.sub("", text)
+        text = CONTROL_CHARS.sub("", text)
     if text.startswith("<?xml"):
         text = re.sub(r"^<\?xml[^>]*>", "", text)
     try:
@@ -97,7 +98,7 @@ def parse_document(text: str, url: str) -> html.HtmlElement:
 
 
 def _has_control(text: str) -> bool:
-    """Whether ``text`` holds a character of ``_CONTROL``.
+    """Whether ``text`` holds a character of ``CONTROL_CHARS``.
 
     Pages almost never do, and the regex costs as much as lxml's parse of the page. Searching
     for the two noncharacters and deleting the C0 controls from the Latin-1 part of the text
@@ -158,7 +159,7 @@ def _text_parts(el: etree._Element) -> Iterator[str]:
 
 
 def collapse(text: str) -> str:
-    return " ".join(_CONTROL.sub("", text).split())
+    return " ".join(CONTROL_CHARS.sub("", text).split())
 
 
 def inner_html(el: etree._Element) -> str:

@@ -148,3 +148,31 @@ def test_reextract_after_fixing_a_selector(site: StaticSite, tmp_path: Path) -> 
     with SQLiteStore(broken.settings.state_db) as store:
         assert {e.method for e in store.entries("blog")} == {"selectors"}
         assert all("Body" in e.content_html for e in store.entries("blog"))
+
+
+def test_a_bug_costs_one_source_one_run(
+    site: StaticSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An unexpected exception inside a refresh (a bug: no local site can cause one on
+    purpose, hence the patch) fails that source as "internal" and keeps its last feed."""
+    cfg = config(tmp_path, site.url, ("blog", "other"))
+    run_sources(cfg, None)
+    before = (cfg.settings.output_dir / "blog.atom").read_bytes()
+    site.pages["/list.html"] = (200, "text/html", listing(4))
+    from feedbridge import refresh
+
+    real = refresh.make_entry
+
+    def flaky(source, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if source.id == "blog":
+            raise RuntimeError("boom")
+        return real(source, *args, **kwargs)
+
+    monkeypatch.setattr(refresh, "make_entry", flaky)
+    results = {r.source_id: r for r in run_sources(cfg, None)}
+    assert not results["blog"].ok and results["blog"].error_kind == "internal"
+    assert "boom" in (results["blog"].reason or "")
+    assert results["other"].ok and results["other"].new == 1
+    assert (cfg.settings.output_dir / "blog.atom").read_bytes() == before
+    with SQLiteStore(cfg.settings.state_db) as store:
+        assert store.state("blog").status == "failing"
